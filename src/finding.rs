@@ -1,0 +1,108 @@
+//! The one diagnostic type every stage produces and every report format consumes.
+
+use std::path::{Path, PathBuf};
+
+use crate::yaml::Loc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A problem found in a source file, with the place to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// Stable rule id (`unknown-field`, `name-dns1123`, ...).
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// The file as the user named it (relative to where fnops was pointed).
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    #[serde(skip)]
+    pub len: u32,
+    /// `kind/namespace/name` of the Kubernetes object, when the finding is about one.
+    pub object: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Finding {
+    pub fn error(rule: &'static str, sources: &Sources, loc: Loc, message: impl Into<String>) -> Self {
+        Finding {
+            rule,
+            severity: Severity::Error,
+            file: sources.display(loc.file),
+            line: loc.line,
+            column: loc.col,
+            len: loc.len,
+            object: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn warning(rule: &'static str, sources: &Sources, loc: Loc, message: impl Into<String>) -> Self {
+        Finding { severity: Severity::Warning, ..Finding::error(rule, sources, loc, message) }
+    }
+
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    #[must_use]
+    pub fn with_object(mut self, object: Option<String>) -> Self {
+        self.object = object;
+        self
+    }
+
+    /// Order for reports: by file, then position, then rule.
+    pub fn sort_key(&self) -> (&str, u32, u32, &str) {
+        (&self.file, self.line, self.column, self.rule)
+    }
+}
+
+/// Sort findings by file and position and drop exact repeats (the same base-file mistake seen
+/// through several environments is one finding).
+pub fn sort_dedup(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()).then_with(|| a.message.cmp(&b.message)));
+    findings.dedup();
+}
+
+/// The texts findings point into, so reports can show snippets. `Loc::file` indexes this list.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    files: Vec<(String, String)>,
+}
+
+impl Sources {
+    /// Register a file under the name reports should show; returns its index for `Loc::file`.
+    pub fn add(&mut self, display: impl Into<String>, text: impl Into<String>) -> u32 {
+        self.files.push((display.into(), text.into()));
+        (self.files.len() - 1) as u32
+    }
+
+    pub fn display(&self, file: u32) -> String {
+        self.files.get(file as usize).map(|(d, _)| d.clone()).unwrap_or_default()
+    }
+
+    pub fn text(&self, file: u32) -> &str {
+        self.files.get(file as usize).map_or("", |(_, t)| t.as_str())
+    }
+
+    /// The text of a file by its display name.
+    pub fn text_of(&self, display: &str) -> Option<&str> {
+        self.files.iter().find(|(d, _)| d == display).map(|(_, t)| t.as_str())
+    }
+}
+
+/// A path as users should read it: relative to `base` when inside it, with `/` separators.
+pub fn display_path(path: &Path, base: &Path) -> String {
+    let rel: PathBuf = path.strip_prefix(base).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf());
+    let s = rel.to_string_lossy().replace('\\', "/");
+    if s.is_empty() { ".".into() } else { s }
+}

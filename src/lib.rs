@@ -1,0 +1,19 @@
+//! fnops: from a typed project file to a validated, deterministic, ArgoCD-ready tree.
+//!
+//! The pipeline is one line, one module per stage:
+//! [`project`] (load) → [`render`] → [`validate`] → [`tree`] (write) / [`report`].
+//! Stages return values; only [`report`] formats findings and only [`run`] and `main` talk to
+//! the terminal.
+
+pub mod cli;
+pub mod finding;
+pub mod k8s_names;
+pub mod project;
+pub mod render;
+pub mod report;
+mod run;
+pub mod tree;
+pub mod validate;
+pub mod yaml;
+
+pub use run::{ExitStatus, run};

@@ -1,0 +1,489 @@
+//! The typed project file `fnops.yaml`. The JSON Schema in `schemas/fnops.schema.json` is
+//! generated from these types (`fnops schema`), so editors and fnops agree on every field.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A serverless Python function and how it runs on Kubernetes.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "fnops project file")]
+pub struct Project {
+    /// Name of the Deployment and of the ArgoCD Applications (`<name>-<env>`).
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Namespace of every rendered object; left out, the Application's destination decides.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Extra labels on every object (selectors are never changed by these).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Extra annotations on every object.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    pub function: Function,
+    pub redis: Redis,
+    /// Time between handler calls, start to start: `5`, `"5s"`, `"500ms"`, `"1m"`.
+    #[serde(default = "default_period")]
+    pub period: Period,
+    /// When the runtime calls the handler: `poll` (every period, as the course runtime),
+    /// `change` (only when the input changed) or `notify` (on Redis keyspace notifications).
+    /// Default: `change` for the `fnops` runtime, `poll` (the only choice) for `course`.
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
+    #[serde(default)]
+    pub runtime: Runtime,
+    /// Pod replicas. More than one poller races on the output key, so the strategy is
+    /// always `Recreate`.
+    #[serde(default = "default_replicas")]
+    pub replicas: u32,
+    #[serde(default)]
+    pub resources: Resources,
+    #[serde(default)]
+    pub security_context: SecurityContext,
+    /// ArgoCD Applications, one per environment. Left out, no Application is rendered.
+    #[serde(default)]
+    pub argocd: Option<ArgoCd>,
+}
+
+fn default_name() -> String {
+    "serverless-redis".into()
+}
+fn default_replicas() -> u32 {
+    1
+}
+fn default_period() -> Period {
+    Period(Duration::from_secs(5))
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Function {
+    /// A `.py` file (ConfigMap `pyfile`, key `pyfile`) or a package directory (zipped into
+    /// `binaryData`), relative to the project file, inside the project directory.
+    pub source: String,
+    /// Entry point: `handler` (a function of the module) or `package.module.function`.
+    #[serde(default = "default_handler")]
+    pub handler: String,
+    /// A JSON document shaped like the real input, for the handler checks.
+    #[serde(default)]
+    pub input_sample: Option<String>,
+}
+
+fn default_handler() -> String {
+    "handler".into()
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Redis {
+    /// Redis host name or address, as seen from the pod.
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Key holding the JSON input document.
+    #[serde(default = "default_input_key")]
+    pub input_key: String,
+    /// Key the handler's result is written to (ConfigMap `outputkey`, key `REDIS_OUTPUT_KEY`).
+    pub output_key: String,
+    /// The Secret holding the Redis password.
+    #[serde(default)]
+    pub password_secret: Option<SecretRef>,
+    /// Refused: passwords never go into Git. Accepted by the parser only to say so clearly.
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub password: Option<serde_json::Value>,
+}
+
+fn default_port() -> u16 {
+    6379
+}
+fn default_input_key() -> String {
+    "metrics".into()
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretRef {
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    Poll,
+    Change,
+    Notify,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Poll => "poll",
+            Trigger::Change => "change",
+            Trigger::Notify => "notify",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Runtime {
+    #[serde(default)]
+    pub flavor: Flavor,
+    /// Container image. Default: the fnops runtime image of this fnops version, or
+    /// `lucasmsp/serverless:redis` for the `course` flavour.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Default: `IfNotPresent` (`Always` for the `course` flavour, as the course did).
+    #[serde(default)]
+    pub image_pull_policy: Option<PullPolicy>,
+    /// A handler call running longer is killed (the worker restarts, state is kept).
+    #[serde(default)]
+    pub handler_timeout: Option<Period>,
+    /// Port of `/healthz`, `/readyz` and `/metrics` (fnops flavour).
+    #[serde(default = "default_metrics_port")]
+    pub metrics_port: u16,
+}
+
+fn default_metrics_port() -> u16 {
+    8080
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime {
+            flavor: Flavor::default(),
+            image: None,
+            image_pull_policy: None,
+            handler_timeout: None,
+            metrics_port: default_metrics_port(),
+        }
+    }
+}
+
+/// Which runtime contract the rendered Deployment follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    /// The bundled `fnops-runtime`: `runtime-config` ConfigMap, code mounted as a directory.
+    #[default]
+    Fnops,
+    /// The course image `lucasmsp/serverless:redis`, exactly its contract.
+    Course,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resources {
+    #[serde(default = "default_requests")]
+    pub requests: ResourceList,
+    #[serde(default = "default_limits")]
+    pub limits: ResourceList,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources { requests: default_requests(), limits: default_limits() }
+    }
+}
+
+fn default_requests() -> ResourceList {
+    ResourceList { cpu: Some(Quantity("100m".into())), memory: Some(Quantity("300Mi".into())) }
+}
+fn default_limits() -> ResourceList {
+    ResourceList { cpu: Some(Quantity("1".into())), memory: Some(Quantity("512Mi".into())) }
+}
+
+/// CPU and memory. A field left out keeps its default, so an overlay may change one alone.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceList {
+    #[serde(default)]
+    pub cpu: Option<Quantity>,
+    #[serde(default)]
+    pub memory: Option<Quantity>,
+}
+
+impl Resources {
+    /// Requests and limits with every field left out filled from the defaults.
+    pub fn resolved(&self) -> Resources {
+        let fill = |given: &ResourceList, default: ResourceList| ResourceList {
+            cpu: given.cpu.clone().or(default.cpu),
+            memory: given.memory.clone().or(default.memory),
+        };
+        Resources { requests: fill(&self.requests, default_requests()), limits: fill(&self.limits, default_limits()) }
+    }
+}
+
+/// A Kubernetes quantity: `100m`, `1`, `0.5`, `300Mi`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Quantity(pub String);
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            S(String),
+            I(u64),
+            F(f64),
+        }
+        let s = match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected a quantity such as `100m`, `1` or `300Mi`")
+        })? {
+            Raw::S(s) => s,
+            Raw::I(i) => i.to_string(),
+            Raw::F(f) => f.to_string(),
+        };
+        if !is_quantity(&s) {
+            return Err(serde::de::Error::custom(format!(
+                "`{s}` is not a Kubernetes quantity (e.g. `100m`, `1`, `300Mi`)"
+            )));
+        }
+        Ok(Quantity(s))
+    }
+}
+
+fn is_quantity(s: &str) -> bool {
+    let number_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (number, suffix) = s.split_at(number_end);
+    !number.is_empty()
+        && number.chars().filter(|c| *c == '.').count() <= 1
+        && number.chars().any(|c| c.is_ascii_digit())
+        && matches!(
+            suffix,
+            "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei"
+        )
+}
+
+impl JsonSchema for Quantity {
+    fn schema_name() -> Cow<'static, str> {
+        "Quantity".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A Kubernetes quantity such as `100m`, `1` or `300Mi`.",
+            "anyOf": [
+                {"type": "string", "pattern": "^[0-9]*\\.?[0-9]+(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"},
+                {"type": "number", "minimum": 0}
+            ]
+        })
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecurityContext {
+    /// Non-root, read-only root filesystem (with a `/tmp` emptyDir), no privilege escalation,
+    /// all capabilities dropped, seccomp `RuntimeDefault`.
+    #[serde(default = "yes")]
+    pub hardened: bool,
+    /// UID the container runs as.
+    #[serde(default = "default_uid")]
+    pub run_as_user: u32,
+}
+
+impl Default for SecurityContext {
+    fn default() -> Self {
+        SecurityContext { hardened: true, run_as_user: default_uid() }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_uid() -> u32 {
+    10001
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArgoCd {
+    /// Git repository ArgoCD syncs from.
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    #[serde(default = "default_revision")]
+    pub target_revision: String,
+    /// ArgoCD project.
+    #[serde(default = "default_project")]
+    pub project: String,
+    /// Namespace where ArgoCD's Applications live.
+    #[serde(default = "default_argocd_namespace")]
+    pub namespace: String,
+    #[serde(default)]
+    pub destination: Destination,
+    #[serde(default)]
+    pub sync_policy: SyncPolicy,
+}
+
+fn default_revision() -> String {
+    "HEAD".into()
+}
+fn default_project() -> String {
+    "default".into()
+}
+fn default_argocd_namespace() -> String {
+    "argocd".into()
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Destination {
+    #[serde(default = "default_server")]
+    pub server: String,
+    /// Default: the project's `namespace`.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+impl Default for Destination {
+    fn default() -> Self {
+        Destination { server: default_server(), namespace: None }
+    }
+}
+
+fn default_server() -> String {
+    "https://kubernetes.default.svc".into()
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SyncPolicy {
+    /// Sync automatically on every commit.
+    #[serde(default = "yes")]
+    pub automated: bool,
+    /// Delete objects removed from Git.
+    #[serde(default = "yes")]
+    pub prune: bool,
+    /// Undo changes made in the cluster by hand.
+    #[serde(default = "yes")]
+    pub self_heal: bool,
+    /// Let ArgoCD create the destination namespace.
+    #[serde(default)]
+    pub create_namespace: bool,
+}
+
+impl Default for SyncPolicy {
+    fn default() -> Self {
+        SyncPolicy { automated: true, prune: true, self_heal: true, create_namespace: false }
+    }
+}
+
+/// A duration written as seconds (`5`, `0.5`) or with a unit (`"500ms"`, `"5s"`, `"1m"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period(pub Duration);
+
+impl Period {
+    /// Seconds as the runtime reads them: `5`, `0.5`.
+    pub fn seconds_text(self) -> String {
+        let ms = self.0.as_millis();
+        if ms % 1000 == 0 { (ms / 1000).to_string() } else { format!("{}", ms as f64 / 1000.0) }
+    }
+
+    pub fn parse(text: &str) -> Result<Period, String> {
+        let t = text.trim();
+        let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+            (n, 0.001)
+        } else if let Some(n) = t.strip_suffix('s') {
+            (n, 1.0)
+        } else if let Some(n) = t.strip_suffix('m') {
+            (n, 60.0)
+        } else {
+            (t, 1.0)
+        };
+        let value: f64 = number
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration (write `5`, `\"5s\"`, `\"500ms\"` or `\"1m\"`)"))?;
+        Period::from_secs(value * scale).ok_or_else(|| format!("`{text}` must be a positive duration of at least 1ms"))
+    }
+
+    fn from_secs(secs: f64) -> Option<Period> {
+        (secs.is_finite() && secs >= 0.001 && secs <= 86_400.0)
+            .then(|| Period(Duration::from_millis((secs * 1000.0).round() as u64)))
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}s", self.seconds_text())
+    }
+}
+
+impl Serialize for Period {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Period {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(f64),
+            S(String),
+        }
+        let raw = Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a duration such as `5`, `\"5s\"` or `\"500ms\"`"))?;
+        match raw {
+            Raw::N(n) => Period::from_secs(n)
+                .ok_or_else(|| serde::de::Error::custom(format!("`{n}` must be a positive number of seconds"))),
+            Raw::S(s) => Period::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl JsonSchema for Period {
+    fn schema_name() -> Cow<'static, str> {
+        "Period".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Seconds (`5`, `0.5`) or a duration with a unit (`\"500ms\"`, `\"5s\"`, `\"1m\"`).",
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m)?$"}
+            ]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        assert_eq!(Period::parse("500ms").map(Period::seconds_text), Ok("0.5".into()));
+        assert_eq!(Period::parse("5s").map(Period::seconds_text), Ok("5".into()));
+        assert_eq!(Period::parse("1m").map(Period::seconds_text), Ok("60".into()));
+        assert_eq!(Period::parse("2").map(Period::seconds_text), Ok("2".into()));
+        assert!(Period::parse("0").is_err());
+        assert!(Period::parse("soon").is_err());
+    }
+
+    #[test]
+    fn quantities() {
+        for ok in ["100m", "1", "0.5", "300Mi", "2Gi"] {
+            assert!(is_quantity(ok), "{ok}");
+        }
+        for bad in ["", "m", "1.2.3", "300MB", "abc"] {
+            assert!(!is_quantity(bad), "{bad}");
+        }
+    }
+}

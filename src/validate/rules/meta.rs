@@ -1,0 +1,77 @@
+//! `not-a-manifest` and `name-dns1123` on object metadata.
+
+use crate::k8s_names;
+use crate::validate::{Checker, Doc};
+use crate::yaml::{Node, Value};
+
+/// Kinds whose names may be DNS-1123 subdomains (dots allowed); others need labels.
+const LABEL_NAMED: &[&str] = &["Namespace", "Service"];
+
+/// `apiVersion`, `kind` and `metadata.name` are what ArgoCD needs to track an object.
+pub fn is_manifest(cx: &mut Checker<'_>, doc: &Doc<'_>) -> bool {
+    let missing: Vec<&str> = [
+        ("apiVersion", doc.node.get("apiVersion").and_then(Node::as_str).is_some()),
+        ("kind", doc.kind().is_some()),
+        ("metadata.name", doc.name().is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, present)| !present)
+    .map(|(name, _)| name)
+    .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+    cx.error(
+        "not-a-manifest",
+        doc,
+        doc.node.loc,
+        format!("this document is not a Kubernetes object: no {list}"),
+        Some("every YAML document in a manifest tree must be a Kubernetes object; ArgoCD fails on others".into()),
+    );
+    false
+}
+
+pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
+    let Some(meta) = doc.meta() else { return };
+    if let (Some(name_node), Some(kind)) = (meta.get("name"), doc.kind()) {
+        let name = name_node.as_str().unwrap_or_default();
+        let verdict = if LABEL_NAMED.contains(&kind) {
+            k8s_names::dns1123_label(name)
+        } else {
+            k8s_names::dns1123_subdomain(name)
+        };
+        if let Err(why) = verdict {
+            cx.error("name-dns1123", doc, name_node.loc, format!("{kind} name `{name}` {why}"), None);
+        }
+    }
+    check_labels(cx, doc, meta);
+    if let Some(spec) = doc.node.get("spec") {
+        if let Some(labels) = spec.get("template").and_then(|t| t.get("metadata")) {
+            check_labels(cx, doc, labels);
+        }
+    }
+}
+
+fn check_labels(cx: &mut Checker<'_>, doc: &Doc<'_>, meta: &Node) {
+    let Some(Value::Map(labels)) = meta.get("labels").map(|l| &l.value) else { return };
+    for (key, value) in labels {
+        if let Err(why) = k8s_names::qualified_name(&key.name) {
+            cx.error("name-dns1123", doc, key.loc, format!("label key `{}` {why}", key.name), None);
+        }
+        match &value.value {
+            Value::Str(s) => {
+                if let Err(why) = k8s_names::label_value(s) {
+                    cx.error("name-dns1123", doc, value.loc, format!("label value `{s}` {why}"), None);
+                }
+            }
+            _ => cx.error(
+                "name-dns1123",
+                doc,
+                value.loc,
+                format!("label `{}` must be a string", key.name),
+                Some("quote the value: Kubernetes reads `yes`, `1` and `true` as non-strings".into()),
+            ),
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Pod-level rules: `selector-mismatch`, `duplicate-env`, `mount-missing-volume`,
+//! `ref-missing-configmap`, `ref-missing-key`, `subpath-key`, `secret-literal`, and container
+//! names under `name-dns1123`.
+
+use crate::k8s_names;
+use crate::validate::{Checker, Doc};
+use crate::yaml::{Loc, Node, Value};
+
+const SECRET_WORDS: &[&str] = &["PASSWORD", "PASSWD", "TOKEN", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"];
+
+fn items(node: Option<&Node>) -> &[Node] {
+    match node.map(|n| &n.value) {
+        Some(Value::Seq(items)) => items,
+        _ => &[],
+    }
+}
+
+fn str_at<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+    node.get(key).and_then(Node::as_str)
+}
+
+fn is_optional(node: &Node) -> bool {
+    matches!(node.get("optional").map(|n| &n.value), Some(Value::Bool(true)))
+}
+
+/// The pod spec of a workload, wherever its kind keeps it.
+fn pod_spec<'a>(doc: &Doc<'a>) -> Option<&'a Node> {
+    let spec = doc.node.get("spec")?;
+    match doc.kind()? {
+        "Pod" => Some(spec),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => spec.get("template")?.get("spec"),
+        "CronJob" => spec.get("jobTemplate")?.get("spec")?.get("template")?.get("spec"),
+        _ => None,
+    }
+}
+
+/// A ConfigMap of the validated set, by name and namespace. An object without a namespace
+/// lands in the Application's destination namespace, so it matches any namespace.
+fn find_configmap<'a>(docs: &[Doc<'a>], ns: Option<&str>, name: &str) -> Option<Doc<'a>> {
+    docs.iter()
+        .find(|d| {
+            d.kind() == Some("ConfigMap")
+                && d.name() == Some(name)
+                && match (ns, d.namespace()) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
+        })
+        .copied()
+}
+
+fn configmap_has_key(cm: &Doc<'_>, key: &str) -> bool {
+    ["data", "binaryData"].iter().any(|f| cm.node.get(f).and_then(|d| d.get(key)).is_some())
+}
+
+pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>]) {
+    check_selector(cx, doc);
+    let Some(spec) = pod_spec(doc) else { return };
+    let volumes = items(spec.get("volumes"));
+    for volume in volumes {
+        if let Some(cm) = volume.get("configMap") {
+            check_configmap_ref(cx, doc, docs, cm, "name");
+            if let Some(name) = str_at(cm, "name") {
+                for item in items(cm.get("items")) {
+                    if let Some(key_node) = item.get("key") {
+                        check_key_ref(cx, doc, docs, name, key_node, is_optional(cm));
+                    }
+                }
+            }
+        }
+    }
+    for field in ["initContainers", "containers"] {
+        for container in items(spec.get(field)) {
+            check_container(cx, doc, docs, container, volumes);
+        }
+    }
+}
+
+fn check_selector(cx: &mut Checker<'_>, doc: &Doc<'_>) {
+    if !matches!(doc.kind(), Some("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")) {
+        return;
+    }
+    let Some(spec) = doc.node.get("spec") else { return };
+    let Some(Value::Map(selector)) = spec.get("selector").and_then(|s| s.get("matchLabels")).map(|m| &m.value) else {
+        return;
+    };
+    let labels = spec.get("template").and_then(|t| t.get("metadata")).and_then(|m| m.get("labels"));
+    for (key, value) in selector {
+        let actual = labels.and_then(|l| l.get(&key.name));
+        if actual.map(|a| &a.value) != Some(&value.value) {
+            let shown = value.as_str().unwrap_or("?");
+            cx.error(
+                "selector-mismatch",
+                doc,
+                key.loc,
+                format!("selector `{}: {shown}` matches no label of the pod template", key.name),
+                Some(format!("add `{}: {shown}` to `spec.template.metadata.labels`", key.name)),
+            );
+        }
+    }
+}
+
+fn check_container(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], container: &Node, volumes: &[Node]) {
+    if let Some(name) = container.get("name") {
+        if let Err(why) = k8s_names::dns1123_label(name.as_str().unwrap_or_default()) {
+            cx.error("name-dns1123", doc, name.loc, format!("container name `{}` {why}", name.as_str().unwrap_or_default()), None);
+        }
+    }
+    if let Some(image) = container.get("image") {
+        let text = image.as_str().unwrap_or_default();
+        let last = text.rsplit('/').next().unwrap_or(text);
+        if !text.contains('@') && (!last.contains(':') || last.ends_with(":latest")) {
+            cx.warning(
+                "image-latest",
+                doc,
+                image.loc,
+                format!("image `{text}` is not pinned: `:latest` or no tag pulls whatever is newest"),
+                Some("use a version tag or a digest so every sync runs the same code".into()),
+            );
+        }
+    }
+    let mut seen: Vec<(&str, Loc)> = Vec::new();
+    for var in items(container.get("env")) {
+        let Some(name_node) = var.get("name") else { continue };
+        let name = name_node.as_str().unwrap_or_default();
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            cx.error("duplicate-env", doc, name_node.loc, format!("env `{name}` is set twice (first on line {})", first.line), None);
+        }
+        seen.push((name, name_node.loc));
+        if let Some(value) = var.get("value") {
+            let upper = name.to_uppercase();
+            if value.as_str().is_some_and(|v| !v.is_empty()) && SECRET_WORDS.iter().any(|w| upper.contains(w)) {
+                cx.error(
+                    "secret-literal",
+                    doc,
+                    value.loc,
+                    format!("env `{name}` holds a literal secret"),
+                    Some("move it to a Secret and use `valueFrom.secretKeyRef`".into()),
+                );
+            }
+        }
+        if let Some(key_ref) = var.get("valueFrom").and_then(|v| v.get("configMapKeyRef")) {
+            if let (Some(cm), Some(key_node)) = (str_at(key_ref, "name"), key_ref.get("key")) {
+                if check_configmap_ref(cx, doc, docs, key_ref, "name") {
+                    check_key_ref(cx, doc, docs, cm, key_node, is_optional(key_ref));
+                }
+            }
+        }
+    }
+    for source in items(container.get("envFrom")) {
+        if let Some(cm_ref) = source.get("configMapRef") {
+            check_configmap_ref(cx, doc, docs, cm_ref, "name");
+        }
+    }
+    for mount in items(container.get("volumeMounts")) {
+        let Some(name_node) = mount.get("name") else { continue };
+        let name = name_node.as_str().unwrap_or_default();
+        let Some(volume) = volumes.iter().find(|v| str_at(v, "name") == Some(name)) else {
+            cx.error("mount-missing-volume", doc, name_node.loc, format!("volume mount `{name}` names no volume of the pod"), None);
+            continue;
+        };
+        if let (Some(sub), Some(cm)) = (mount.get("subPath"), volume.get("configMap")) {
+            check_subpath(cx, doc, docs, sub, cm);
+        }
+    }
+}
+
+/// `subPath` into a ConfigMap volume must name a file the volume holds.
+fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], sub: &Node, cm: &Node) {
+    let sub_path = sub.as_str().unwrap_or_default();
+    let file_names: Vec<&str> = match cm.get("items") {
+        Some(_) => items(cm.get("items")).iter().filter_map(|i| str_at(i, "path")).collect(),
+        None => {
+            let Some(found) = str_at(cm, "name").and_then(|n| find_configmap(docs, doc.namespace(), n)) else { return };
+            ["data", "binaryData"]
+                .iter()
+                .filter_map(|f| found.node.get(f))
+                .flat_map(|d| match &d.value {
+                    Value::Map(e) => e.iter().map(|(k, _)| k.name.as_str()).collect::<Vec<_>>(),
+                    _ => Vec::new(),
+                })
+                .collect()
+        }
+    };
+    if !file_names.contains(&sub_path) {
+        cx.error(
+            "subpath-key",
+            doc,
+            sub.loc,
+            format!("`subPath: {sub_path}` names no key of ConfigMap `{}`", str_at(cm, "name").unwrap_or("?")),
+            Some("the pod would get an empty directory instead of the file; use one of the ConfigMap's keys".into()),
+        );
+    }
+}
+
+/// A reference by name to a ConfigMap: true when it resolves (or is optional).
+fn check_configmap_ref(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], holder: &Node, field: &str) -> bool {
+    let Some(name_node) = holder.get(field) else { return false };
+    let name = name_node.as_str().unwrap_or_default();
+    if is_optional(holder) || find_configmap(docs, doc.namespace(), name).is_some() {
+        return true;
+    }
+    cx.error(
+        "ref-missing-configmap",
+        doc,
+        name_node.loc,
+        format!("ConfigMap `{name}` is not in the validated set"),
+        Some("add it, mark the reference `optional: true`, or declare it with `--external`".into()),
+    );
+    false
+}
+
+fn check_key_ref(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], cm: &str, key_node: &Node, optional: bool) {
+    let key = key_node.as_str().unwrap_or_default();
+    let Some(found) = find_configmap(docs, doc.namespace(), cm) else { return };
+    if !optional && !configmap_has_key(&found, key) {
+        cx.error("ref-missing-key", doc, key_node.loc, format!("ConfigMap `{cm}` has no key `{key}`"), None);
+    }
+}
