@@ -75,7 +75,11 @@ fn render_command(args: &RenderArgs) -> ExitStatus {
         return fail(e);
     }
     let out_abs = tree::absolute(&out);
-    let placement = Placement { repo_path: repo_relative(&out_abs), out: out_abs };
+    let placement = Placement {
+        repo_path: repo_relative(&out_abs),
+        project_file: repo_relative(&loaded.root.join(crate::project::PROJECT_FILE)),
+        out: out_abs,
+    };
     let files = match render(&loaded, &templates, &placement, &mut sources) {
         Ok(files) => files,
         Err(e) => {
@@ -86,7 +90,8 @@ fn render_command(args: &RenderArgs) -> ExitStatus {
 
     let mut findings = loaded.findings.clone();
     for env in loaded.envs.iter().map(|e| e.env.as_str()) {
-        let docs: Vec<Doc<'_>> = files.iter().filter(|f| f.env == env).map(|f| Doc { node: &f.object }).collect();
+        let docs: Vec<Doc<'_>> =
+            files.iter().filter(|f| f.env == env).map(|f| Doc { node: &f.object }).collect();
         findings.extend(validate(&docs, &sources));
     }
     crate::finding::sort_dedup(&mut findings);
@@ -115,7 +120,10 @@ fn render_command(args: &RenderArgs) -> ExitStatus {
             }
             Ok(diffs) => {
                 print_stdout(&tree::unified(&diffs, &out_display));
-                eprintln!("error: `{out_display}` is out of date ({} files differ): run `fnops render`", diffs.len());
+                eprintln!(
+                    "error: `{out_display}` is out of date ({} files differ): run `fnops render`",
+                    diffs.len()
+                );
                 ExitStatus::Failure
             }
             Err(e) => fail(e),
@@ -150,16 +158,16 @@ fn stream(files: &[RenderedFile], out_display: &str) -> String {
     text
 }
 
-/// The output directory relative to the Git repository root (found by walking up to `.git`);
+/// An absolute path relative to the Git repository root (found by walking up to `.git`);
 /// relative to the current directory when there is no repository.
-fn repo_relative(out_abs: &Path) -> String {
-    let mut dir = Some(out_abs);
+fn repo_relative(abs: &Path) -> String {
+    let mut dir = Some(abs);
     while let Some(d) = dir {
         if d.join(".git").exists() {
-            return display_path(out_abs, d);
+            return display_path(abs, d);
         }
         dir = d.parent();
     }
     let cwd = std::env::current_dir().map(|c| tree::absolute(&c)).unwrap_or_default();
-    display_path(out_abs, &cwd)
+    display_path(abs, &cwd)
 }

@@ -18,7 +18,9 @@ use crate::render::{HEADER, RenderedFile};
 pub enum WriteError {
     #[error("cannot {action} `{path}`: {source}")]
     Io { action: &'static str, path: String, source: io::Error },
-    #[error("refusing to write into `{0}`: the output directory must not be the project directory or one of its parents")]
+    #[error(
+        "refusing to write into `{0}`: the output directory must not be the project directory or one of its parents"
+    )]
     OutIsRoot(String),
 }
 
@@ -83,7 +85,8 @@ fn owned_files(out: &Path) -> Result<Vec<Owned>, WriteError> {
             continue;
         }
         if let Some(env) = owner_env(entry.path()) {
-            let rel = entry.path().strip_prefix(out).unwrap_or(entry.path()).to_string_lossy().replace('\\', "/");
+            let rel =
+                entry.path().strip_prefix(out).unwrap_or(entry.path()).to_string_lossy().replace('\\', "/");
             found.push(Owned { rel, env });
         }
     }
@@ -185,6 +188,21 @@ pub fn unified(diffs: &[FileDiff], out_display: &str) -> String {
     text
 }
 
+/// Test hooks that make a write fail or die at a chosen step, so the tests can prove a broken
+/// render never leaves a half-written tree: `FNOPS_FAULT_WRITE=N` fails the N-th staged file
+/// write (from 0), `FNOPS_FAULT_ABORT=N` kills the process before the N-th directory swap.
+struct Faults {
+    fail_write_at: Option<usize>,
+    abort_before_swap: Option<usize>,
+}
+
+impl Faults {
+    fn from_env() -> Self {
+        let read = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+        Faults { fail_write_at: read("FNOPS_FAULT_WRITE"), abort_before_swap: read("FNOPS_FAULT_ABORT") }
+    }
+}
+
 /// What a write changed.
 #[derive(Debug, Default)]
 pub struct WriteSummary {
@@ -211,7 +229,10 @@ pub fn write(out: &Path, files: &[RenderedFile], scope: &Scope) -> Result<WriteS
     let stale: BTreeSet<&str> = changes.iter().filter(|d| d.new.is_none()).map(|d| d.rel.as_str()).collect();
 
     // Stage every touched directory completely before swapping any of them.
-    let staging = tempfile::Builder::new().prefix(".fnops-staging-").tempdir_in(out).map_err(io_err("create a staging directory in", out))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".fnops-staging-")
+        .tempdir_in(out)
+        .map_err(io_err("create a staging directory in", out))?;
     for dir in &dirs {
         let staged = staging.path().join(dir);
         fs::create_dir_all(&staged).map_err(io_err("create", &staged))?;
@@ -220,11 +241,18 @@ pub fn write(out: &Path, files: &[RenderedFile], scope: &Scope) -> Result<WriteS
             carry_over(&current, &staged, dir, files, &stale)?;
         }
     }
-    for f in files.iter().filter(|f| dirs.contains(&top(&f.path))) {
+    let faults = Faults::from_env();
+    for (i, f) in files.iter().filter(|f| dirs.contains(&top(&f.path))).enumerate() {
         let target = staging.path().join(&f.path);
+        if faults.fail_write_at == Some(i) {
+            return Err(io_err("write", &target)(io::Error::other("injected fault (FNOPS_FAULT_WRITE)")));
+        }
         fs::write(&target, &f.text).map_err(io_err("write", &target))?;
     }
-    for dir in &dirs {
+    for (i, dir) in dirs.iter().enumerate() {
+        if faults.abort_before_swap == Some(i) {
+            std::process::abort();
+        }
         swap_in(&staging.path().join(dir), &out.join(dir))?;
     }
     summary.unchanged = summary.unchanged.min(files.len());
@@ -242,7 +270,13 @@ fn remove_leftover_staging(out: &Path) {
 }
 
 /// Link into `staged` every entry of `current` that the new render does not replace.
-fn carry_over(current: &Path, staged: &Path, dir: &str, files: &[RenderedFile], stale: &BTreeSet<&str>) -> Result<(), WriteError> {
+fn carry_over(
+    current: &Path,
+    staged: &Path,
+    dir: &str,
+    files: &[RenderedFile],
+    stale: &BTreeSet<&str>,
+) -> Result<(), WriteError> {
     let replaced: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     for entry in walkdir::WalkDir::new(current).min_depth(1).sort_by_file_name() {
         let entry = entry.map_err(|e| WriteError::Io {

@@ -42,7 +42,12 @@ pub fn check_project(
 ) -> Option<FunctionSource> {
     let mut cx = Ctx { tree, sources, findings };
     if let Err(why) = k8s_names::dns1123_label(&p.name) {
-        cx.error("invalid-value", "name", format!("`name` `{}` {why}", p.name), Some("use lowercase letters, digits and `-`, at most 63 characters"));
+        cx.error(
+            "invalid-value",
+            "name",
+            format!("`name` `{}` {why}", p.name),
+            Some("use lowercase letters, digits and `-`, at most 63 characters"),
+        );
     }
     if let Some(ns) = &p.namespace {
         if let Err(why) = k8s_names::dns1123_label(ns) {
@@ -59,7 +64,12 @@ pub fn check_project(
     }
     for key in p.annotations.keys() {
         if let Err(why) = k8s_names::qualified_name(key) {
-            cx.error("invalid-value", &format!("annotations.{key}"), format!("annotation key `{key}` {why}"), None);
+            cx.error(
+                "invalid-value",
+                &format!("annotations.{key}"),
+                format!("annotation key `{key}` {why}"),
+                None,
+            );
         }
     }
     if p.redis.password.is_some() {
@@ -70,7 +80,11 @@ pub fn check_project(
             Some("store it in a Secret and reference it with `passwordSecret: {name: ..., key: ...}`"),
         );
     }
-    for (path, value) in [("redis.host", &p.redis.host), ("redis.outputKey", &p.redis.output_key), ("redis.inputKey", &p.redis.input_key)] {
+    for (path, value) in [
+        ("redis.host", &p.redis.host),
+        ("redis.outputKey", &p.redis.output_key),
+        ("redis.inputKey", &p.redis.input_key),
+    ] {
         if value.trim().is_empty() {
             cx.error("invalid-value", path, format!("`{path}` must not be empty"), None);
         }
@@ -105,7 +119,8 @@ fn check_handler(cx: &mut Ctx<'_>, p: &Project) {
     let handler = &p.function.handler;
     let valid = handler.split('.').all(|part| {
         let mut chars = part.chars();
-        chars.next().is_some_and(|c| c == '_' || c.is_alphabetic()) && chars.all(|c| c == '_' || c.is_alphanumeric())
+        chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+            && chars.all(|c| c == '_' || c.is_alphanumeric())
     });
     if !valid {
         cx.error(
@@ -120,16 +135,36 @@ fn check_handler(cx: &mut Ctx<'_>, p: &Project) {
 fn check_course(cx: &mut Ctx<'_>, p: &Project) {
     let course = "the `course` runtime";
     if p.trigger.is_some_and(|t| t != Trigger::Poll) {
-        cx.error("invalid-value", "trigger", format!("{course} only polls"), Some("remove `trigger` or use `runtime.flavor: fnops`"));
+        cx.error(
+            "invalid-value",
+            "trigger",
+            format!("{course} only polls"),
+            Some("remove `trigger` or use `runtime.flavor: fnops`"),
+        );
     }
     if p.period.0.subsec_millis() != 0 {
-        cx.error("invalid-value", "period", format!("{course} reads `INTERVAL` as whole seconds, got {}", p.period), None);
+        cx.error(
+            "invalid-value",
+            "period",
+            format!("{course} reads `INTERVAL` as whole seconds, got {}", p.period),
+            None,
+        );
     }
     if p.function.handler != "handler" {
-        cx.error("invalid-value", "function.handler", format!("{course} always calls `handler`"), Some("use `runtime.flavor: fnops` for another entry point"));
+        cx.error(
+            "invalid-value",
+            "function.handler",
+            format!("{course} always calls `handler`"),
+            Some("use `runtime.flavor: fnops` for another entry point"),
+        );
     }
     if p.redis.password_secret.is_some() {
-        cx.error("invalid-value", "redis.passwordSecret", format!("{course} cannot authenticate to Redis"), Some("use `runtime.flavor: fnops`"));
+        cx.error(
+            "invalid-value",
+            "redis.passwordSecret",
+            format!("{course} cannot authenticate to Redis"),
+            Some("use `runtime.flavor: fnops`"),
+        );
     }
     if p.runtime.handler_timeout.is_some() {
         cx.error("invalid-value", "runtime.handlerTimeout", format!("{course} has no handler timeout"), None);
@@ -141,14 +176,23 @@ fn check_course(cx: &mut Ctx<'_>, p: &Project) {
 
 /// Resolve `relative` under the project directory, refusing anything that lands outside the
 /// canonical root (`..`, absolute paths, symlinks pointing out).
-fn inside_root(root: &Path, dir: &Path, relative: &str) -> Result<std::path::PathBuf, (&'static str, String)> {
+fn inside_root(
+    root: &Path,
+    dir: &Path,
+    relative: &str,
+) -> Result<std::path::PathBuf, (&'static str, String)> {
     let rel = Path::new(relative);
     if rel.is_absolute() {
-        return Err(("source-outside-root", format!("`{relative}` is absolute; paths are relative to the project file")));
+        return Err((
+            "source-outside-root",
+            format!("`{relative}` is absolute; paths are relative to the project file"),
+        ));
     }
     let joined = dir.join(rel);
     let canonical = joined.canonicalize().map_err(|_| {
-        if rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) && !root.join(rel).starts_with(root) {
+        if rel.components().any(|c| matches!(c, std::path::Component::ParentDir))
+            && !root.join(rel).starts_with(root)
+        {
             ("source-outside-root", format!("`{relative}` is outside the project directory"))
         } else {
             ("source-missing", format!("`{}` does not exist", shown(&joined)))
@@ -164,32 +208,53 @@ fn resolve_source(cx: &mut Ctx<'_>, p: &Project, root: &Path, dir: &Path) -> Opt
     let path = match inside_root(root, dir, &p.function.source) {
         Ok(path) => path,
         Err((rule, message)) => {
-            let hint = (rule == "source-outside-root").then_some("keep the function's code inside the directory of `fnops.yaml`");
+            let hint = (rule == "source-outside-root")
+                .then_some("keep the function's code inside the directory of `fnops.yaml`");
             cx.error(rule, "function.source", message, hint);
             return None;
         }
     };
     if path.is_dir() {
         if p.runtime.flavor == Flavor::Course {
-            cx.error("invalid-value", "function.source", "the `course` runtime loads a single `.py` file, not a package".into(), None);
+            cx.error(
+                "invalid-value",
+                "function.source",
+                "the `course` runtime loads a single `.py` file, not a package".into(),
+                None,
+            );
             return None;
         }
         return Some(FunctionSource::Dir { path });
     }
     if path.extension().is_none_or(|e| e != "py") {
-        cx.error("invalid-value", "function.source", format!("`{}` is neither a `.py` file nor a directory", p.function.source), None);
+        cx.error(
+            "invalid-value",
+            "function.source",
+            format!("`{}` is neither a `.py` file nor a directory", p.function.source),
+            None,
+        );
         return None;
     }
     match std::fs::read(&path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Some(FunctionSource::File { path, text }),
             Err(_) => {
-                cx.error("invalid-value", "function.source", format!("`{}` is not UTF-8 text", p.function.source), Some("ConfigMap data must be UTF-8; save the file as UTF-8"));
+                cx.error(
+                    "invalid-value",
+                    "function.source",
+                    format!("`{}` is not UTF-8 text", p.function.source),
+                    Some("ConfigMap data must be UTF-8; save the file as UTF-8"),
+                );
                 None
             }
         },
         Err(e) => {
-            cx.error("source-missing", "function.source", format!("cannot read `{}`: {e}", p.function.source), None);
+            cx.error(
+                "source-missing",
+                "function.source",
+                format!("cannot read `{}`: {e}", p.function.source),
+                None,
+            );
             None
         }
     }

@@ -107,7 +107,7 @@ pub fn load(dir: &Path, only_env: Option<&str>) -> Result<Loaded, LoadError> {
                     envs.push(EnvProject { env, project, source });
                 }
             }
-            Err(finding) => findings.push(finding),
+            Err(finding) => findings.push(*finding),
         }
     }
     crate::finding::sort_dedup(&mut findings);
@@ -120,7 +120,8 @@ fn environment_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, LoadError> {
     if !env_dir.is_dir() {
         return Ok(Vec::new());
     }
-    let entries = std::fs::read_dir(&env_dir).map_err(|source| LoadError::Io { path: shown(&env_dir), source })?;
+    let entries =
+        std::fs::read_dir(&env_dir).map_err(|source| LoadError::Io { path: shown(&env_dir), source })?;
     let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| LoadError::Io { path: shown(&env_dir), source })?;
@@ -135,14 +136,23 @@ fn environment_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, LoadError> {
 }
 
 /// Read and parse one YAML file; a parse error becomes a finding and `None`.
-fn read_yaml(path: &Path, sources: &mut Sources, findings: &mut Vec<Finding>) -> Result<Option<Node>, LoadError> {
+fn read_yaml(
+    path: &Path,
+    sources: &mut Sources,
+    findings: &mut Vec<Finding>,
+) -> Result<Option<Node>, LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: shown(path), source })?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let id = sources.add(shown(path), text);
     match parse_stream(sources.text(id), id, Schema::Core12) {
         Ok(docs) if docs.len() > 1 => {
             let loc = docs[1].loc;
-            findings.push(Finding::error("yaml-syntax", sources, loc, "the project file must hold one YAML document"));
+            findings.push(Finding::error(
+                "yaml-syntax",
+                sources,
+                loc,
+                "the project file must hold one YAML document",
+            ));
             Ok(None)
         }
         Ok(mut docs) => Ok(Some(docs.pop().unwrap_or(Node {
@@ -157,11 +167,20 @@ fn read_yaml(path: &Path, sources: &mut Sources, findings: &mut Vec<Finding>) ->
 }
 
 /// Deserialize the merged tree; a serde error becomes a finding at the offending node.
-fn type_project(merged: &Node, sources: &Sources) -> Result<Project, Finding> {
+fn type_project(merged: &Node, sources: &Sources) -> Result<Project, Box<Finding>> {
     let err = match serde_path_to_error::deserialize::<_, Project>(merged.to_json()) {
         Ok(project) => return Ok(project),
         Err(err) => err,
     };
+    Err(Box::new(type_error(merged, sources, &err)))
+}
+
+/// The finding for a serde error: at the offending node, in the house style.
+fn type_error(
+    merged: &Node,
+    sources: &Sources,
+    err: &serde_path_to_error::Error<serde_json::Error>,
+) -> Finding {
     let segments: Vec<String> = err
         .path()
         .iter()
@@ -171,16 +190,14 @@ fn type_project(merged: &Node, sources: &Sources) -> Result<Project, Finding> {
             Segment::Enum { .. } | Segment::Unknown => None,
         })
         .collect();
-    let path: Vec<PathSeg<'_>> = segments
-        .iter()
-        .map(|s| s.parse::<usize>().map_or(PathSeg::Key(s), PathSeg::Index))
-        .collect();
+    let path: Vec<PathSeg<'_>> =
+        segments.iter().map(|s| s.parse::<usize>().map_or(PathSeg::Key(s), PathSeg::Index)).collect();
     let dotted = segments.join(".");
     let message = err.inner().to_string();
     let (node, _) = merged.lookup(&path);
     let quoted = backticked(&message);
 
-    if let Some(rest) = message.strip_prefix("unknown field ") {
+    if message.starts_with("unknown field ") {
         let field = quoted.first().cloned().unwrap_or_default();
         let parent = &path[..path.len().saturating_sub(1)];
         let (parent_node, _) = merged.lookup(parent);
@@ -191,16 +208,16 @@ fn type_project(merged: &Node, sources: &Sources) -> Result<Project, Finding> {
             format!("`{}`", segments[..segments.len() - 1].join("."))
         };
         let expected = &quoted[1..];
-        let finding = Finding::error("unknown-field", sources, loc, format!("unknown field `{field}` in {within}"));
-        let _ = rest;
-        return Err(match did_you_mean(&field, expected) {
+        let finding =
+            Finding::error("unknown-field", sources, loc, format!("unknown field `{field}` in {within}"));
+        return match did_you_mean(&field, expected) {
             Some(best) => finding.with_hint(format!("did you mean `{best}`?")),
             None if !expected.is_empty() => finding.with_hint(format!(
                 "expected one of {}",
                 expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
             )),
             None => finding,
-        });
+        };
     }
     if message.starts_with("missing field ") {
         let field = quoted.first().cloned().unwrap_or_default();
@@ -209,31 +226,43 @@ fn type_project(merged: &Node, sources: &Sources) -> Result<Project, Finding> {
             _ => node.loc,
         };
         let full = if dotted.is_empty() { field.clone() } else { format!("{dotted}.{field}") };
-        return Err(Finding::error("missing-field", sources, loc, format!("missing required field `{full}`"))
-            .with_hint(format!("add `{field}:` here")));
+        return Finding::error("missing-field", sources, loc, format!("missing required field `{full}`"))
+            .with_hint(format!("add `{field}:` here"));
     }
     if message.starts_with("unknown variant ") {
         let variant = quoted.first().cloned().unwrap_or_default();
         let expected = &quoted[1..];
-        let finding = Finding::error("invalid-value", sources, node.loc, format!("`{dotted}` cannot be `{variant}`"));
-        return Err(match did_you_mean(&variant, expected) {
+        let finding =
+            Finding::error("invalid-value", sources, node.loc, format!("`{dotted}` cannot be `{variant}`"));
+        return match did_you_mean(&variant, expected) {
             Some(best) => finding.with_hint(format!("did you mean `{best}`?")),
             None => finding.with_hint(format!(
                 "expected one of {}",
                 expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
             )),
-        });
+        };
     }
     let message = message.replace("invalid type: ", "expected ").replace(", expected", ", got");
     let message = swap_got_expected(&message);
-    Err(Finding::error("invalid-value", sources, node.loc, format!("`{dotted}`: {message}")))
+    Finding::error("invalid-value", sources, node.loc, format!("`{dotted}`: {message}"))
 }
 
 /// serde says "invalid type: string \"x\", expected u16"; we say "expected u16, got string `x`".
 fn swap_got_expected(message: &str) -> String {
     match message.strip_prefix("expected ").and_then(|m| m.split_once(", got ")) {
-        Some((got, expected)) => format!("expected {expected}, got {}", got.replace('"', "`")),
+        Some((got, expected)) => format!("expected {}, got {}", plain_type(expected), got.replace('"', "`")),
         None => message.to_owned(),
+    }
+}
+
+/// Rust type names as a user reads them.
+fn plain_type(expected: &str) -> &str {
+    match expected {
+        "u16" => "an integer from 0 to 65535",
+        "u32" | "u64" => "a whole number, 0 or more",
+        "i64" | "i32" => "a whole number",
+        "a string" => "a string",
+        other => other,
     }
 }
 

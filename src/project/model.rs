@@ -225,7 +225,10 @@ impl Resources {
             cpu: given.cpu.clone().or(default.cpu),
             memory: given.memory.clone().or(default.memory),
         };
-        Resources { requests: fill(&self.requests, default_requests()), limits: fill(&self.limits, default_limits()) }
+        Resources {
+            requests: fill(&self.requests, default_requests()),
+            limits: fill(&self.limits, default_limits()),
+        }
     }
 }
 
@@ -242,9 +245,9 @@ impl<'de> Deserialize<'de> for Quantity {
             I(u64),
             F(f64),
         }
-        let s = match Raw::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a quantity such as `100m`, `1` or `300Mi`")
-        })? {
+        let s = match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a quantity such as `100m`, `1` or `300Mi`"))?
+        {
             Raw::S(s) => s,
             Raw::I(i) => i.to_string(),
             Raw::F(f) => f.to_string(),
@@ -405,15 +408,15 @@ impl Period {
         } else {
             (t, 1.0)
         };
-        let value: f64 = number
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{text}` is not a duration (write `5`, `\"5s\"`, `\"500ms\"` or `\"1m\"`)"))?;
-        Period::from_secs(value * scale).ok_or_else(|| format!("`{text}` must be a positive duration of at least 1ms"))
+        let value: f64 = number.trim().parse().map_err(|_| {
+            format!("`{text}` is not a duration (write `5`, `\"5s\"`, `\"500ms\"` or `\"1m\"`)")
+        })?;
+        Period::from_secs(value * scale)
+            .ok_or_else(|| format!("`{text}` must be a positive duration of at least 1ms"))
     }
 
     fn from_secs(secs: f64) -> Option<Period> {
-        (secs.is_finite() && secs >= 0.001 && secs <= 86_400.0)
+        (secs.is_finite() && (0.001..=86_400.0).contains(&secs))
             .then(|| Period(Duration::from_millis((secs * 1000.0).round() as u64)))
     }
 }
@@ -438,11 +441,13 @@ impl<'de> Deserialize<'de> for Period {
             N(f64),
             S(String),
         }
-        let raw = Raw::deserialize(d)
-            .map_err(|_| serde::de::Error::custom("expected a duration such as `5`, `\"5s\"` or `\"500ms\"`"))?;
+        let raw = Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected a duration such as `5`, `\"5s\"` or `\"500ms\"`")
+        })?;
         match raw {
-            Raw::N(n) => Period::from_secs(n)
-                .ok_or_else(|| serde::de::Error::custom(format!("`{n}` must be a positive number of seconds"))),
+            Raw::N(n) => Period::from_secs(n).ok_or_else(|| {
+                serde::de::Error::custom(format!("`{n}` must be a positive number of seconds"))
+            }),
             Raw::S(s) => Period::parse(&s).map_err(serde::de::Error::custom),
         }
     }

@@ -9,7 +9,7 @@ mod package;
 mod templates;
 mod values;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
@@ -55,6 +55,9 @@ pub struct Placement {
     pub out: PathBuf,
     /// The output directory relative to the Git repository root (`deploy`), for `source.path`.
     pub repo_path: String,
+    /// The project file relative to the Git repository root, named in each file's header
+    /// (the same wherever fnops is run from).
+    pub project_file: String,
 }
 
 /// Render every loaded environment. Sources of the rendered files are added to `sources` so
@@ -82,10 +85,9 @@ fn render_env(
 ) -> Result<Vec<RenderedFile>, RenderError> {
     let source_path = join_repo_path(&placement.repo_path, &env.env);
     let mut ctx = values::context(env, &loaded.root, &source_path)?;
-    let project_file = crate::finding::display_path(&loaded.dir.join(crate::project::PROJECT_FILE), Path::new("."));
     let header = format!(
-        "{HEADER} from {project_file} (environment `{}`): do not edit, change the project and run `fnops render`\n",
-        env.env
+        "{HEADER} from {} (environment `{}`): do not edit, change the project and run `fnops render`\n",
+        placement.project_file, env.env
     );
 
     // Templates that do not use the checksum first; their ConfigMaps feed it.
@@ -103,8 +105,10 @@ fn render_env(
                 continue;
             }
             let text = templates.render(name, &ctx)?;
-            let docs = parse_stream(&text, 0, Schema::Core12)
-                .map_err(|e| RenderError::BadOutput { name: name.to_owned(), message: format!("{e} at line {}", e.loc.line) })?;
+            let docs = parse_stream(&text, 0, Schema::Core12).map_err(|e| RenderError::BadOutput {
+                name: name.to_owned(),
+                message: format!("{e} at line {}", e.loc.line),
+            })?;
             objects.extend(docs.into_iter().map(|d| (name.to_owned(), d)));
         }
     }
@@ -124,7 +128,10 @@ fn render_env(
             format!("{}/{kind}-{name}.yaml", env.env)
         };
         let text = format!("{header}{}", emit_document(&object));
-        let display = crate::finding::display_path(&placement.out.join(&path), &std::env::current_dir().unwrap_or_default());
+        let display = crate::finding::display_path(
+            &placement.out.join(&path),
+            &std::env::current_dir().unwrap_or_default(),
+        );
         let id = sources.add(display, text.clone());
         let object = parse_stream(&text, id, Schema::Kubernetes11)
             .map_err(|e| RenderError::BadOutput { name: template.clone(), message: e.message })?
@@ -161,4 +168,3 @@ fn config_checksum(objects: &[(String, Node)]) -> String {
     let digest = hasher.finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
-

@@ -48,7 +48,8 @@ pub fn zip_dir(dir: &Path, root: &Path) -> Result<Vec<u8>, PackageError> {
             format!("{top}/{}", rel.to_string_lossy().replace('\\', "/"))
         };
         if entry.path_is_symlink() {
-            let target = path.canonicalize().map_err(|source| PackageError::Io { path: name.clone(), source })?;
+            let target =
+                path.canonicalize().map_err(|source| PackageError::Io { path: name.clone(), source })?;
             if !target.starts_with(root) {
                 return Err(PackageError::LinkOutside(name));
             }
@@ -61,7 +62,8 @@ pub fn zip_dir(dir: &Path, root: &Path) -> Result<Vec<u8>, PackageError> {
         }
         let bytes = std::fs::read(path).map_err(|source| PackageError::Io { path: name.clone(), source })?;
         zip.start_file(name, options)?;
-        zip.write_all(&bytes).map_err(|source| PackageError::Io { path: path.display().to_string(), source })?;
+        zip.write_all(&bytes)
+            .map_err(|source| PackageError::Io { path: path.display().to_string(), source })?;
     }
     Ok(zip.finish()?.into_inner())
 }

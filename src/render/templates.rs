@@ -30,7 +30,8 @@ pub fn load_templates(override_dir: Option<&Path>) -> Result<TemplateSet, Render
         EMBEDDED.iter().map(|(n, s)| ((*n).to_owned(), (*s).to_owned())).collect();
     if let Some(dir) = override_dir {
         let io = |source| RenderError::Io { path: dir.display().to_string(), source };
-        let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
+        let mut entries: Vec<_> =
+            std::fs::read_dir(dir).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
         entries.sort_by_key(std::fs::DirEntry::file_name);
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -80,7 +81,11 @@ impl TemplateSet {
         self.late.contains(name)
     }
 
-    pub fn render(&self, name: &str, ctx: &serde_json::Map<String, serde_json::Value>) -> Result<String, RenderError> {
+    pub fn render(
+        &self,
+        name: &str,
+        ctx: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String, RenderError> {
         let tmpl = self.env.get_template(name).map_err(|e| template_error(name, &e))?;
         tmpl.render(ctx).map_err(|e| template_error(name, &e))
     }

@@ -41,8 +41,16 @@ pub fn context(env: &EnvProject, root: &Path, source_path: &str) -> Result<Map<S
         }
     };
 
-    let image = p.runtime.image.clone().unwrap_or_else(|| if course { COURSE_IMAGE } else { RUNTIME_IMAGE }.to_owned());
-    let pull = p.runtime.image_pull_policy.unwrap_or(if course { PullPolicy::Always } else { PullPolicy::IfNotPresent });
+    let image = p
+        .runtime
+        .image
+        .clone()
+        .unwrap_or_else(|| if course { COURSE_IMAGE } else { RUNTIME_IMAGE }.to_owned());
+    let pull = p.runtime.image_pull_policy.unwrap_or(if course {
+        PullPolicy::Always
+    } else {
+        PullPolicy::IfNotPresent
+    });
     let trigger = p.trigger.unwrap_or(if course { Trigger::Poll } else { Trigger::Change });
 
     let mut resources = Map::new();
@@ -60,7 +68,8 @@ pub fn context(env: &EnvProject, root: &Path, source_path: &str) -> Result<Map<S
         }
     }
 
-    let argocd = p.argocd.as_ref().map(|a| serde_json::to_value(a).unwrap_or(Value::Null)).unwrap_or(Value::Null);
+    let argocd =
+        p.argocd.as_ref().map(|a| serde_json::to_value(a).unwrap_or(Value::Null)).unwrap_or(Value::Null);
     let ctx = json!({
         "env": env.env,
         "name": p.name,

@@ -31,19 +31,18 @@ fn render_one(out: &mut String, f: &Finding, sources: &Sources) {
         Severity::Warning => "warning",
     };
     let _ = writeln!(out, "{level}[{}]: {}", f.rule, f.message);
-    let _ = writeln!(out, "  --> {}:{}:{}", f.file, f.line, f.column);
+    let number = f.line.to_string();
+    let gutter = " ".repeat(number.len() + 1);
+    let _ = writeln!(out, "{gutter}--> {}:{}:{}", f.file, f.line, f.column);
     if let Some(obj) = &f.object {
-        let _ = writeln!(out, "   = object: {obj}");
+        let _ = writeln!(out, "{gutter} = object: {obj}");
     }
-    if let Some(line) = sources
-        .text_of(&f.file)
-        .and_then(|t| t.lines().nth(f.line.saturating_sub(1) as usize))
+    if let Some(line) =
+        sources.text_of(&f.file).and_then(|t| t.lines().nth(f.line.saturating_sub(1) as usize))
     {
-        let number = f.line.to_string();
-        let gutter = " ".repeat(number.len());
         let line = line.trim_end_matches('\r');
         let _ = writeln!(out, "{gutter} |");
-        let _ = writeln!(out, "{number} | {line}");
+        let _ = writeln!(out, " {number} | {line}");
         let lead: String = line
             .chars()
             .take(f.column.saturating_sub(1) as usize)
@@ -53,6 +52,6 @@ fn render_one(out: &mut String, f: &Finding, sources: &Sources) {
         let _ = writeln!(out, "{gutter} | {lead}{carets}");
     }
     if let Some(hint) = &f.hint {
-        let _ = writeln!(out, "   = hint: {hint}");
+        let _ = writeln!(out, "{gutter} = hint: {hint}");
     }
 }

@@ -54,7 +54,14 @@ impl<'s> Checker<'s> {
         self.findings.push(f);
     }
 
-    fn warning(&mut self, rule: &'static str, doc: &Doc<'_>, loc: Loc, message: String, hint: Option<String>) {
+    fn warning(
+        &mut self,
+        rule: &'static str,
+        doc: &Doc<'_>,
+        loc: Loc,
+        message: String,
+        hint: Option<String>,
+    ) {
         let mut f = Finding::warning(rule, self.sources, loc, message).with_object(Some(doc.id()));
         f.hint = hint;
         self.findings.push(f);

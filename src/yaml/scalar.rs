@@ -95,9 +95,7 @@ fn resolve_float(text: &str, schema: Schema) -> Option<f64> {
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     // A float needs a digit and only float characters; Rust's parser alone would accept `inf`.
     let well_formed = digits.chars().any(|c| c.is_ascii_digit())
-        && digits
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
         && (digits.contains('.') || digits.contains(['e', 'E']));
     if !well_formed {
         return None;

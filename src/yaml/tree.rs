@@ -93,12 +93,9 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => J::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(entries) => {
+                J::Object(entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect())
+            }
         }
     }
 
@@ -142,12 +139,7 @@ fn loc_of(span: &Span, file: u32) -> Loc {
     } else {
         1
     };
-    Loc {
-        file,
-        line: span.start.line() as u32,
-        col: span.start.col() as u32 + 1,
-        len: len.max(1) as u32,
-    }
+    Loc { file, line: span.start.line() as u32, col: span.start.col() as u32 + 1, len: len.max(1) as u32 }
 }
 
 enum Frame {
@@ -169,12 +161,7 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
         let (event, span) = event.map_err(|e| YamlError {
             rule: "yaml-syntax",
             message: e.info().to_owned(),
-            loc: Loc {
-                file,
-                line: e.marker().line() as u32,
-                col: e.marker().col() as u32 + 1,
-                len: 1,
-            },
+            loc: Loc { file, line: e.marker().line() as u32, col: e.marker().col() as u32 + 1, len: 1 },
         })?;
         let loc = loc_of(&span, file);
         let finished: Option<(Node, usize)> = match event {
@@ -377,8 +364,9 @@ mod tests {
 
     #[test]
     fn streams_skip_empty_documents_and_accept_bom_and_crlf() {
-        let docs = parse_stream("\u{FEFF}---\n# only a comment\n---\r\na: b\r\n---\nc: d\n", 0, Schema::Core12)
-            .expect("parses");
+        let docs =
+            parse_stream("\u{FEFF}---\n# only a comment\n---\r\na: b\r\n---\nc: d\n", 0, Schema::Core12)
+                .expect("parses");
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].get("a").and_then(Node::as_str), Some("b"));
     }

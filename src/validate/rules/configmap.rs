@@ -21,7 +21,13 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
                 cx.error("configmap-key", doc, key.loc, format!("ConfigMap key `{}` {why}", key.name), None);
             }
             if seen.contains(&key.name.as_str()) {
-                cx.error("configmap-key", doc, key.loc, format!("key `{}` is in both `data` and `binaryData`", key.name), None);
+                cx.error(
+                    "configmap-key",
+                    doc,
+                    key.loc,
+                    format!("key `{}` is in both `data` and `binaryData`", key.name),
+                    None,
+                );
             }
             seen.push(&key.name);
             match &value.value {
@@ -32,7 +38,10 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
                     doc,
                     value.loc,
                     format!("`{field}.{}` must be a string", key.name),
-                    Some("quote the value: Kubernetes reads `yes`, `on`, `012` and numbers as non-strings".into()),
+                    Some(
+                        "quote the value: Kubernetes reads `yes`, `on`, `012` and numbers as non-strings"
+                            .into(),
+                    ),
                 ),
             }
         }

@@ -27,7 +27,10 @@ pub fn is_manifest(cx: &mut Checker<'_>, doc: &Doc<'_>) -> bool {
         doc,
         doc.node.loc,
         format!("this document is not a Kubernetes object: no {list}"),
-        Some("every YAML document in a manifest tree must be a Kubernetes object; ArgoCD fails on others".into()),
+        Some(
+            "every YAML document in a manifest tree must be a Kubernetes object; ArgoCD fails on others"
+                .into(),
+        ),
     );
     false
 }

@@ -6,7 +6,8 @@ use crate::k8s_names;
 use crate::validate::{Checker, Doc};
 use crate::yaml::{Loc, Node, Value};
 
-const SECRET_WORDS: &[&str] = &["PASSWORD", "PASSWD", "TOKEN", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"];
+const SECRET_WORDS: &[&str] =
+    &["PASSWORD", "PASSWD", "TOKEN", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"];
 
 fn items(node: Option<&Node>) -> &[Node] {
     match node.map(|n| &n.value) {
@@ -28,7 +29,9 @@ fn pod_spec<'a>(doc: &Doc<'a>) -> Option<&'a Node> {
     let spec = doc.node.get("spec")?;
     match doc.kind()? {
         "Pod" => Some(spec),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => spec.get("template")?.get("spec"),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+            spec.get("template")?.get("spec")
+        }
         "CronJob" => spec.get("jobTemplate")?.get("spec")?.get("template")?.get("spec"),
         _ => None,
     }
@@ -81,7 +84,9 @@ fn check_selector(cx: &mut Checker<'_>, doc: &Doc<'_>) {
         return;
     }
     let Some(spec) = doc.node.get("spec") else { return };
-    let Some(Value::Map(selector)) = spec.get("selector").and_then(|s| s.get("matchLabels")).map(|m| &m.value) else {
+    let Some(Value::Map(selector)) =
+        spec.get("selector").and_then(|s| s.get("matchLabels")).map(|m| &m.value)
+    else {
         return;
     };
     let labels = spec.get("template").and_then(|t| t.get("metadata")).and_then(|m| m.get("labels"));
@@ -100,10 +105,22 @@ fn check_selector(cx: &mut Checker<'_>, doc: &Doc<'_>) {
     }
 }
 
-fn check_container(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], container: &Node, volumes: &[Node]) {
+fn check_container(
+    cx: &mut Checker<'_>,
+    doc: &Doc<'_>,
+    docs: &[Doc<'_>],
+    container: &Node,
+    volumes: &[Node],
+) {
     if let Some(name) = container.get("name") {
         if let Err(why) = k8s_names::dns1123_label(name.as_str().unwrap_or_default()) {
-            cx.error("name-dns1123", doc, name.loc, format!("container name `{}` {why}", name.as_str().unwrap_or_default()), None);
+            cx.error(
+                "name-dns1123",
+                doc,
+                name.loc,
+                format!("container name `{}` {why}", name.as_str().unwrap_or_default()),
+                None,
+            );
         }
     }
     if let Some(image) = container.get("image") {
@@ -124,12 +141,19 @@ fn check_container(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], contai
         let Some(name_node) = var.get("name") else { continue };
         let name = name_node.as_str().unwrap_or_default();
         if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            cx.error("duplicate-env", doc, name_node.loc, format!("env `{name}` is set twice (first on line {})", first.line), None);
+            cx.error(
+                "duplicate-env",
+                doc,
+                name_node.loc,
+                format!("env `{name}` is set twice (first on line {})", first.line),
+                None,
+            );
         }
         seen.push((name, name_node.loc));
         if let Some(value) = var.get("value") {
             let upper = name.to_uppercase();
-            if value.as_str().is_some_and(|v| !v.is_empty()) && SECRET_WORDS.iter().any(|w| upper.contains(w)) {
+            if value.as_str().is_some_and(|v| !v.is_empty()) && SECRET_WORDS.iter().any(|w| upper.contains(w))
+            {
                 cx.error(
                     "secret-literal",
                     doc,
@@ -156,7 +180,13 @@ fn check_container(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], contai
         let Some(name_node) = mount.get("name") else { continue };
         let name = name_node.as_str().unwrap_or_default();
         let Some(volume) = volumes.iter().find(|v| str_at(v, "name") == Some(name)) else {
-            cx.error("mount-missing-volume", doc, name_node.loc, format!("volume mount `{name}` names no volume of the pod"), None);
+            cx.error(
+                "mount-missing-volume",
+                doc,
+                name_node.loc,
+                format!("volume mount `{name}` names no volume of the pod"),
+                None,
+            );
             continue;
         };
         if let (Some(sub), Some(cm)) = (mount.get("subPath"), volume.get("configMap")) {
@@ -171,7 +201,10 @@ fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], sub: &No
     let file_names: Vec<&str> = match cm.get("items") {
         Some(_) => items(cm.get("items")).iter().filter_map(|i| str_at(i, "path")).collect(),
         None => {
-            let Some(found) = str_at(cm, "name").and_then(|n| find_configmap(docs, doc.namespace(), n)) else { return };
+            let Some(found) = str_at(cm, "name").and_then(|n| find_configmap(docs, doc.namespace(), n))
+            else {
+                return;
+            };
             ["data", "binaryData"]
                 .iter()
                 .filter_map(|f| found.node.get(f))
@@ -187,14 +220,26 @@ fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], sub: &No
             "subpath-key",
             doc,
             sub.loc,
-            format!("`subPath: {sub_path}` names no key of ConfigMap `{}`", str_at(cm, "name").unwrap_or("?")),
-            Some("the pod would get an empty directory instead of the file; use one of the ConfigMap's keys".into()),
+            format!(
+                "`subPath: {sub_path}` names no key of ConfigMap `{}`",
+                str_at(cm, "name").unwrap_or("?")
+            ),
+            Some(
+                "the pod would get an empty directory instead of the file; use one of the ConfigMap's keys"
+                    .into(),
+            ),
         );
     }
 }
 
 /// A reference by name to a ConfigMap: true when it resolves (or is optional).
-fn check_configmap_ref(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], holder: &Node, field: &str) -> bool {
+fn check_configmap_ref(
+    cx: &mut Checker<'_>,
+    doc: &Doc<'_>,
+    docs: &[Doc<'_>],
+    holder: &Node,
+    field: &str,
+) -> bool {
     let Some(name_node) = holder.get(field) else { return false };
     let name = name_node.as_str().unwrap_or_default();
     if is_optional(holder) || find_configmap(docs, doc.namespace(), name).is_some() {
@@ -210,7 +255,14 @@ fn check_configmap_ref(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], ho
     false
 }
 
-fn check_key_ref(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], cm: &str, key_node: &Node, optional: bool) {
+fn check_key_ref(
+    cx: &mut Checker<'_>,
+    doc: &Doc<'_>,
+    docs: &[Doc<'_>],
+    cm: &str,
+    key_node: &Node,
+    optional: bool,
+) {
     let key = key_node.as_str().unwrap_or_default();
     let Some(found) = find_configmap(docs, doc.namespace(), cm) else { return };
     if !optional && !configmap_has_key(&found, key) {

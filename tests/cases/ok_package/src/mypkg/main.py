@@ -1,0 +1,5 @@
+from . import calc
+
+
+def handler(input, context):
+    return {"double": calc.double(input.get("x", 1))}

@@ -1,0 +1,72 @@
+//! Helpers shared by the integration tests: run the real binary, copy projects around.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run `fnops` with `args` in `cwd`, with a clean environment for the variables it reads.
+pub fn fnops(cwd: &Path, args: &[&str]) -> Output {
+    fnops_env(cwd, args, &[])
+}
+
+pub fn fnops_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fnops"));
+    cmd.args(args).current_dir(cwd).env_remove("FNOPS_ENV").env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("fnops runs");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Copy a directory tree (files and directories only).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.expect("walk");
+        let rel = entry.path().strip_prefix(from).expect("prefix");
+        let target = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// A fresh copy of the bundled example project (no rendered tree) in a temp dir with `.git`.
+pub fn example_project() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = repo();
+    std::fs::copy(root.join("fnops.yaml"), tmp.path().join("fnops.yaml")).expect("copy");
+    copy_tree(&root.join("functions"), &tmp.path().join("functions"));
+    copy_tree(&root.join("environments"), &tmp.path().join("environments"));
+    std::fs::create_dir(tmp.path().join(".git")).expect("git dir");
+    tmp
+}
+
+/// Every file below `dir`, relative path → bytes.
+pub fn snapshot_tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.expect("walk");
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(dir).expect("prefix").to_string_lossy().into_owned();
+            files.push((rel, std::fs::read(entry.path()).expect("read")));
+        }
+    }
+    files
+}
