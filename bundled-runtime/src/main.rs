@@ -1,5 +1,4 @@
-//! `fnops-runtime`: placeholder binary until the runtime issue lands.
-fn main() {
-    eprintln!("fnops-runtime: not built yet, see the runtime issue");
-    std::process::exit(2);
+//! `fnops-runtime`: see the library for the stages.
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(fnops_runtime::main_entry())
 }

@@ -1,0 +1,321 @@
+//! CONFIG: the environment (as ConfigMap `runtime-config` provides it) into typed settings.
+//! Each bad setting is one error naming the variable; the process exits 1 on it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The module path of the course runtime.
+pub const DEFAULT_PYFILE: &str = "/opt/usermodule.py";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// Call every period, whatever the input (the course runtime).
+    Poll,
+    /// Call only when the input value differs from the last one the handler saw.
+    Change,
+    /// React to keyspace notifications for the input key; poll as a fallback.
+    Notify,
+}
+
+/// How to reach Redis. The password is kept apart from anything that gets logged.
+#[derive(Clone)]
+pub struct RedisSettings {
+    /// `redis://host:port/db` without credentials: safe to log.
+    pub url: String,
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Where the user's code comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeSource {
+    /// A module file, imported as `usermodule`.
+    Pyfile(PathBuf),
+    /// A local ZIP, extracted into a private directory.
+    Zip(PathBuf),
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub redis: RedisSettings,
+    pub input_key: String,
+    pub output_key: Option<String>,
+    pub period: Duration,
+    pub trigger: Trigger,
+    /// `handler`, `module.function` or `package.module.function`.
+    pub handler: String,
+    pub code: CodeSource,
+    /// The pyfile's directory goes on `sys.path` too, for dotted handlers next to it.
+    pub pyfile: Option<PathBuf>,
+    pub handler_timeout: Duration,
+    pub allow_nan: bool,
+    pub state_key: Option<String>,
+    /// 0 turns the HTTP endpoints off.
+    pub metrics_port: u16,
+    pub metrics_addr: String,
+    pub log_json: bool,
+    /// `NEW_REQUERIMENTS` (sic): a requirements file pip-installs before the worker starts.
+    pub requirements: Option<PathBuf>,
+    pub python: String,
+    pub reload: bool,
+}
+
+/// A setting that cannot be used, and why.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("`{setting}`: {message}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub message: String,
+}
+
+fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { setting, message: message.into() }
+}
+
+fn seconds(setting: &'static str, text: &str, allow_zero: bool) -> Result<Duration, ConfigError> {
+    let value: f64 =
+        text.trim().parse().map_err(|_| err(setting, format!("`{text}` is not a number of seconds")))?;
+    if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) || value > 86_400.0 {
+        return Err(err(setting, format!("`{text}` is out of range")));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+fn flag(setting: &'static str, text: Option<String>) -> Result<bool, ConfigError> {
+    match text.as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(other) => Err(err(setting, format!("`{other}` is not `true` or `false`"))),
+    }
+}
+
+impl Settings {
+    /// Read settings through `get` (the process environment in production, a map in tests).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+
+        let host = var("REDIS_HOST").unwrap_or_else(|| "localhost".into());
+        let port = match var("REDIS_PORT") {
+            Some(p) => {
+                p.trim().parse().map_err(|_| err("REDIS_PORT", format!("`{p}` is not a port number")))?
+            }
+            None => 6379,
+        };
+        let (url, url_user, url_password) = match var("REDIS_URL") {
+            Some(url) => {
+                if !(url.starts_with("redis://")
+                    || url.starts_with("rediss://")
+                    || url.starts_with("unix://"))
+                {
+                    return Err(err("REDIS_URL", "must start with `redis://`, `rediss://` or `unix://`"));
+                }
+                if url.starts_with("rediss://") {
+                    return Err(err(
+                        "REDIS_URL",
+                        "TLS (`rediss://`) is not in this build of fnops-runtime yet",
+                    ));
+                }
+                split_credentials(&url)
+            }
+            None => (format!("redis://{host}:{port}/"), None, None),
+        };
+        let redis = RedisSettings {
+            url,
+            host,
+            port,
+            username: var("REDIS_USERNAME").or(url_user),
+            password: var("REDIS_PASSWORD").or(url_password),
+        };
+
+        let period = match (var("MONITORING_PERIOD"), var("INTERVAL")) {
+            (Some(p), _) => seconds("MONITORING_PERIOD", &p, true)?,
+            (None, Some(i)) => seconds("INTERVAL", &i, true)?,
+            (None, None) => Duration::from_secs(5),
+        };
+        let trigger = match var("TRIGGER").as_deref().map(str::trim) {
+            None | Some("poll") => Trigger::Poll,
+            Some("change") => Trigger::Change,
+            Some("notify") => Trigger::Notify,
+            Some(other) => {
+                return Err(err("TRIGGER", format!("`{other}` is not `poll`, `change` or `notify`")));
+            }
+        };
+        let handler = var("HANDLER_FUNCTION").unwrap_or_else(|| "handler".into()).trim().to_owned();
+        let valid_name = |part: &str| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+                && chars.all(|c| c == '_' || c.is_alphanumeric())
+        };
+        if !handler.split('.').all(valid_name) {
+            return Err(err(
+                "HANDLER_FUNCTION",
+                format!("`{handler}` is not `function` or `module.function`"),
+            ));
+        }
+
+        if var("ZIP_URL").is_some() {
+            return Err(err(
+                "ZIP_URL",
+                "downloading code is not in this build yet; mount the ZIP and set `ZIP_PATH`",
+            ));
+        }
+        let pyfile = var("PYFILE_PATH").map(PathBuf::from);
+        let code = match var("ZIP_PATH") {
+            Some(zip) => {
+                let zip = PathBuf::from(zip);
+                if !zip.is_file() {
+                    return Err(err("ZIP_PATH", format!("`{}` is not a file", zip.display())));
+                }
+                if !handler.contains('.') {
+                    return Err(err("HANDLER_FUNCTION", "code from a ZIP needs `package.module.function`"));
+                }
+                CodeSource::Zip(zip)
+            }
+            None => {
+                let path = pyfile.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_PYFILE));
+                if !path.is_file() {
+                    return Err(err("PYFILE_PATH", format!("no user module at `{}`", path.display())));
+                }
+                CodeSource::Pyfile(path)
+            }
+        };
+        let handler_timeout = match var("HANDLER_TIMEOUT") {
+            Some(t) => seconds("HANDLER_TIMEOUT", &t, false)?,
+            None => Duration::from_secs(60),
+        };
+        let metrics_port = match var("METRICS_PORT") {
+            Some(p) => {
+                p.trim().parse().map_err(|_| err("METRICS_PORT", format!("`{p}` is not a port number")))?
+            }
+            None => 8080,
+        };
+        let log_json = match var("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => return Err(err("LOG_FORMAT", format!("`{other}` is not `text` or `json`"))),
+        };
+        Ok(Settings {
+            redis,
+            input_key: var("REDIS_INPUT_KEY").unwrap_or_else(|| "metrics".into()),
+            output_key: var("REDIS_OUTPUT_KEY"),
+            period,
+            trigger,
+            handler,
+            code,
+            pyfile,
+            handler_timeout,
+            allow_nan: flag("JSON_ALLOW_NAN", get("JSON_ALLOW_NAN"))?,
+            state_key: var("STATE_KEY"),
+            metrics_port,
+            metrics_addr: var("METRICS_ADDR").unwrap_or_else(|| "0.0.0.0".into()),
+            log_json,
+            requirements: var("NEW_REQUERIMENTS").map(PathBuf::from),
+            python: var("PYTHON").unwrap_or_else(|| "python3".into()),
+            reload: !matches!(var("RELOAD").as_deref(), Some("false" | "0" | "off" | "no")),
+        })
+    }
+}
+
+/// `redis://user:pass@host/` → (`redis://host/`, user, pass): the URL alone can be logged.
+fn split_credentials(url: &str) -> (String, Option<String>, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_owned(), None, None) };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((credentials, host)) = authority.rsplit_once('@') else { return (url.to_owned(), None, None) };
+    let (user, password) = match credentials.split_once(':') {
+        Some((u, p)) => (u, Some(p)),
+        None => ("", Some(credentials)),
+    };
+    let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    (format!("{scheme}://{host}{path}"), nonempty(user), password.and_then(nonempty))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_env(|k| map.get(k).cloned())
+    }
+
+    fn module() -> tempfile::NamedTempFile {
+        tempfile::Builder::new().suffix(".py").tempfile().expect("temp module")
+    }
+
+    #[test]
+    fn defaults_match_the_course_runtime_with_the_extension_defaults() {
+        let m = module();
+        let path = m.path().to_str().expect("utf-8");
+        let s = settings(&[("PYFILE_PATH", path)]).expect("valid");
+        assert_eq!(s.redis.url, "redis://localhost:6379/");
+        assert_eq!(s.input_key, "metrics");
+        assert_eq!(s.output_key, None);
+        assert_eq!(s.period, Duration::from_secs(5));
+        assert_eq!(s.trigger, Trigger::Poll);
+        assert_eq!(s.handler, "handler");
+        assert_eq!(s.handler_timeout, Duration::from_secs(60));
+        assert!(!s.allow_nan);
+    }
+
+    #[test]
+    fn interval_is_an_alias_and_periods_may_be_fractional() {
+        let m = module();
+        let path = m.path().to_str().expect("utf-8");
+        let s = settings(&[("PYFILE_PATH", path), ("INTERVAL", "2")]).expect("valid");
+        assert_eq!(s.period, Duration::from_secs(2));
+        let s = settings(&[("PYFILE_PATH", path), ("INTERVAL", "2"), ("MONITORING_PERIOD", "0.25")])
+            .expect("valid");
+        assert_eq!(s.period, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn bad_settings_name_the_variable() {
+        let m = module();
+        let path = m.path().to_str().expect("utf-8");
+        let cases = [
+            (vec![("PYFILE_PATH", path), ("MONITORING_PERIOD", "soon")], "MONITORING_PERIOD"),
+            (vec![("PYFILE_PATH", path), ("REDIS_PORT", "redis")], "REDIS_PORT"),
+            (vec![("PYFILE_PATH", path), ("TRIGGER", "sometimes")], "TRIGGER"),
+            (vec![("PYFILE_PATH", path), ("HANDLER_FUNCTION", "a-b")], "HANDLER_FUNCTION"),
+            (vec![("PYFILE_PATH", "/nonexistent/x.py")], "PYFILE_PATH"),
+            (vec![("PYFILE_PATH", path), ("JSON_ALLOW_NAN", "maybe")], "JSON_ALLOW_NAN"),
+        ];
+        for (pairs, setting) in cases {
+            let e = settings(&pairs).expect_err(setting);
+            assert_eq!(e.setting, setting, "{e}");
+        }
+    }
+
+    #[test]
+    fn passwords_never_show_in_debug_or_urls() {
+        let m = module();
+        let path = m.path().to_str().expect("utf-8");
+        let s = settings(&[
+            ("PYFILE_PATH", path),
+            ("REDIS_URL", "redis://u:hunter2@db:6380/1"),
+            ("REDIS_PASSWORD", "hunter2"),
+        ])
+        .expect("valid");
+        assert_eq!(s.redis.url, "redis://db:6380/1");
+        assert_eq!(s.redis.username.as_deref(), Some("u"));
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let s = settings(&[("PYFILE_PATH", path), ("REDIS_URL", "redis://:pw@db/")]).expect("valid");
+        assert_eq!((s.redis.url.as_str(), s.redis.password.as_deref()), ("redis://db/", Some("pw")));
+    }
+}

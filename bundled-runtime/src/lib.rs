@@ -1,0 +1,141 @@
+//! fnops-runtime: runs a user's Python `handler(input, context)` against Redis, as a drop-in
+//! replacement for the course runtime.
+//!
+//! Data path, one module per stage: [`config`] (environment → settings) → [`source`] (Redis
+//! `GET`) → [`runner`] (schedule, triggers) → [`worker`] (the persistent Python process) →
+//! [`source`] again (`SET`). [`tick`] holds the decisions and the error policy without I/O;
+//! [`code`] finds and unpacks the user's code; [`http`] and [`metrics`] make it observable.
+
+pub mod backoff;
+pub mod code;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod runner;
+pub mod source;
+pub mod tick;
+pub mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::Settings;
+
+/// Read the environment, run until SIGTERM; the process exit code (0 clean stop, 1 bad
+/// configuration or code that does not load).
+pub fn main_entry() -> u8 {
+    let settings = match Settings::from_env(|k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("fnops-runtime: error: {e}");
+            return 1;
+        }
+    };
+    init_logging(settings.log_json);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fnops-runtime: error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    runtime.block_on(run(settings))
+}
+
+fn init_logging(json: bool) {
+    let level = match std::env::var("LOG_LEVEL").as_deref() {
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("error") => tracing::Level::ERROR,
+        _ => tracing::Level::INFO,
+    };
+    let builder =
+        tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).with_max_level(level);
+    if json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(settings: Settings) -> u8 {
+    let extra_env = install_requirements(&settings).await;
+    let stall_after = settings.period * 2 + settings.handler_timeout + Duration::from_secs(60);
+    let shared = Arc::new(metrics::Shared::new(stall_after));
+    if settings.metrics_port != 0 {
+        let addr = format!("{}:{}", settings.metrics_addr, settings.metrics_port);
+        match tokio::net::TcpListener::bind(&addr).await {
+            Ok(listener) => {
+                tracing::info!("serving /healthz, /readyz and /metrics on {addr}");
+                tokio::spawn(http::serve(listener, shared.clone()));
+            }
+            Err(e) => {
+                tracing::error!("`METRICS_PORT`: cannot listen on {addr}: {e}");
+                return 1;
+            }
+        }
+    }
+    let runner = match runner::Runner::start(settings, shared, extra_env).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("{e}");
+            return 1;
+        }
+    };
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stop requested: finishing the tick in flight");
+        let _ = tx.send(true);
+    });
+    runner.run(rx).await;
+    0
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending::<()>().await,
+    }
+}
+
+/// `NEW_REQUERIMENTS` (sic, as the course image): pip-install that file before the worker
+/// starts, into `/tmp` so a read-only root filesystem works. Returns the worker's extra env.
+async fn install_requirements(settings: &Settings) -> Vec<(String, String)> {
+    let Some(file) = settings.requirements.as_ref().filter(|f| f.is_file()) else { return Vec::new() };
+    let target = std::env::temp_dir().join("fnops-site-packages");
+    tracing::info!("installing `{}` (NEW_REQUERIMENTS)", file.display());
+    let status = tokio::process::Command::new(&settings.python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--target",
+        ])
+        .arg(&target)
+        .arg("-r")
+        .arg(file)
+        .status()
+        .await;
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => tracing::error!("pip failed ({s}); starting without those packages"),
+        Err(e) => tracing::error!("cannot run pip: {e}; starting without those packages"),
+    }
+    let mut path = target.display().to_string();
+    if let Ok(existing) = std::env::var("PYTHONPATH") {
+        path = format!("{path}:{existing}");
+    }
+    vec![("PYTHONPATH".into(), path)]
+}

@@ -1,0 +1,407 @@
+//! SCHEDULE: the loop. Ticks start on a fixed grid (period measured start to start, no drift,
+//! missed ticks skipped rather than burst), the first one at start-up. Each tick reads Redis,
+//! asks the worker, writes the result, and applies the error policy of [`crate::tick`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::backoff::Backoff;
+use crate::code::{self, Fingerprint, Prepared};
+use crate::config::{Settings, Trigger};
+use crate::metrics::Shared;
+use crate::source::{Redis, SourceError};
+use crate::tick::{ChangeFilter, Failure, OncePerValue, Outcome, Policy, on_error};
+use crate::worker::{Worker, WorkerError};
+
+/// Requests other than handler calls (restore, ping) get this long.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Importing the user's module (numpy, pandas...) may take this long.
+const IMPORT_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct Runner {
+    settings: Settings,
+    redis: Redis,
+    worker: Option<Worker>,
+    code: Prepared,
+    fingerprint: Option<Fingerprint>,
+    extra_env: Vec<(String, String)>,
+    shared: Arc<Shared>,
+    /// `context.env` pickled after the last successful call (host memory only).
+    snapshot: Option<Vec<u8>>,
+    changes: ChangeFilter,
+    bad_inputs: OncePerValue,
+    redis_down_since: Option<Instant>,
+    restart_backoff: Backoff,
+    last_restart: Option<Instant>,
+    state_loaded: bool,
+    snapshot_off_logged: bool,
+    state_error_logged: bool,
+    last_reload_check: Instant,
+    tick: u64,
+}
+
+/// Why the runtime could not start (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Code(#[from] code::CodeError),
+    #[error("cannot load the handler: {0}")]
+    Worker(#[from] WorkerError),
+    #[error("`REDIS_URL`: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+impl Runner {
+    pub async fn start(
+        settings: Settings,
+        shared: Arc<Shared>,
+        extra_env: Vec<(String, String)>,
+    ) -> Result<Runner, StartError> {
+        let redis = Redis::connect(&settings.redis)?;
+        let code = code::prepare(&settings)?;
+        let worker = Worker::start(&settings.python, &extra_env, &code.init, IMPORT_TIMEOUT).await?;
+        tracing::info!(
+            handler = %settings.handler,
+            redis = %settings.redis.url,
+            input_key = %settings.input_key,
+            output_key = settings.output_key.as_deref().unwrap_or("(none)"),
+            period = ?settings.period,
+            trigger = ?settings.trigger,
+            "worker ready"
+        );
+        shared.set_worker_ready(true);
+        let fingerprint = code::fingerprint(code::watched_path(&settings));
+        Ok(Runner {
+            redis,
+            worker: Some(worker),
+            code,
+            fingerprint,
+            extra_env,
+            shared,
+            snapshot: None,
+            changes: ChangeFilter::default(),
+            bad_inputs: OncePerValue::default(),
+            redis_down_since: None,
+            restart_backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(30)),
+            last_restart: None,
+            state_loaded: false,
+            snapshot_off_logged: false,
+            state_error_logged: false,
+            last_reload_check: Instant::now(),
+            tick: 0,
+            settings,
+        })
+    }
+
+    /// Run ticks until `shutdown` turns true; the tick in flight always finishes.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let period = self.settings.period;
+        let mut interval = tokio::time::interval(period.max(Duration::from_millis(1)));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut notifications = match self.settings.trigger {
+            Trigger::Notify => self.start_notifications().await,
+            _ => None,
+        };
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if !period.is_zero() {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.changed() => break,
+                    _ = interval.tick() => {}
+                    Some(()) = async { match notifications.as_mut() { Some(rx) => rx.recv().await, None => None } } => {}
+                }
+            } else {
+                tokio::task::yield_now().await;
+            }
+            self.shared.beat();
+            self.maybe_reload().await;
+            self.tick += 1;
+            let outcome = self.run_tick().await;
+            self.report(&outcome);
+            if let Outcome::Failed(failure) = &outcome {
+                if on_error(failure) == Policy::RestartWorker {
+                    self.restart_worker(failure.label()).await;
+                }
+            }
+            self.shared.beat();
+        }
+        tracing::info!(ticks = self.tick, "shutting down");
+        if let Some(worker) = self.worker.take() {
+            worker.kill().await;
+        }
+    }
+
+    async fn start_notifications(&mut self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        match self.redis.notifications_enabled().await {
+            Ok(true) => {
+                tracing::info!(key = %self.settings.input_key, "listening to keyspace notifications");
+                Some(self.redis.watch(&self.settings.input_key, db_of(&self.settings.redis.url)))
+            }
+            Ok(false) => {
+                tracing::warn!(
+                    "keyspace notifications are off on the server (`notify-keyspace-events`): polling every period instead"
+                );
+                None
+            }
+            Err(e) => {
+                tracing::warn!("cannot read `notify-keyspace-events` ({e}): polling every period instead");
+                None
+            }
+        }
+    }
+
+    async fn run_tick(&mut self) -> Outcome {
+        let input = match self.redis.get(&self.settings.input_key).await {
+            Ok(value) => {
+                self.redis_back();
+                value
+            }
+            Err(e) => return Outcome::Failed(self.redis_failure(e)),
+        };
+        if !self.state_loaded {
+            self.load_state().await;
+        }
+        let Some(input) = input.filter(|v| !v.is_empty()) else { return Outcome::Empty };
+        if !self.changes.admit(self.settings.trigger, &input) {
+            return Outcome::Unchanged;
+        }
+        let header = serde_json::json!({"op": "call", "tick": self.tick, "snapshot_off_reported": self.snapshot_off_logged});
+        let timeout = self.settings.handler_timeout;
+        let Some(worker) = self.ensure_worker().await else {
+            return Outcome::Failed(Failure::WorkerUnavailable("no worker could be started".into()));
+        };
+        let (reply, payloads) = match worker.request(&header, &[&input], timeout).await {
+            Ok(r) => r,
+            Err(WorkerError::Timeout(_)) => return Outcome::Failed(Failure::Timeout),
+            Err(_) => return Outcome::Failed(Failure::WorkerExited),
+        };
+        if let Some(seconds) = reply.seconds {
+            self.shared.call_duration(seconds);
+        }
+        if !reply.ok {
+            let error = reply.error.unwrap_or_default();
+            if reply.kind.as_deref() == Some("input") && self.bad_inputs.first_time(&input) {
+                tracing::error!(
+                    tick = self.tick,
+                    "{error}; the handler is not called until the input changes to valid JSON"
+                );
+            }
+            return Outcome::Failed(match reply.kind.as_deref() {
+                Some("input") => Failure::BadInput(error),
+                Some("output") => Failure::Output(error),
+                _ => Failure::Handler { error, traceback: reply.traceback.unwrap_or_default() },
+            });
+        }
+        self.shared.success();
+        let mut parts = payloads.into_iter();
+        let output = parts.next().unwrap_or_default();
+        if reply.snapshot {
+            self.snapshot = parts.next();
+        }
+        if let Some(why) = &reply.snapshot_off {
+            if !self.snapshot_off_logged {
+                tracing::warn!("{why}: context.env will not survive a worker restart");
+                self.snapshot_off_logged = true;
+            }
+        }
+        if reply.state {
+            if let (Some(state), Some(key)) = (parts.next(), self.settings.state_key.clone()) {
+                if let Err(e) = self.redis.set(&key, &state).await {
+                    tracing::warn!(tick = self.tick, "cannot save `STATE_KEY`: {e}");
+                }
+            }
+        } else if let Some(why) = &reply.state_error {
+            if !self.state_error_logged {
+                tracing::warn!("{why}: `STATE_KEY` is not updated");
+                self.state_error_logged = true;
+            }
+        }
+        match (&self.settings.output_key, reply.truthy) {
+            (Some(key), true) => {
+                let key = key.clone();
+                match self.redis.set(&key, &output).await {
+                    Ok(()) => Outcome::Written,
+                    Err(e) => Outcome::Failed(self.redis_failure(e)),
+                }
+            }
+            _ => Outcome::NotWritten,
+        }
+    }
+
+    fn report(&mut self, outcome: &Outcome) {
+        self.shared.outcome(outcome.label());
+        let tick = self.tick;
+        match outcome {
+            Outcome::Failed(Failure::Handler { error, traceback }) => {
+                tracing::error!(tick, "handler raised {error}; the output keeps its last value\n{traceback}");
+            }
+            Outcome::Failed(Failure::Output(error)) => {
+                tracing::error!(
+                    tick,
+                    "{error}; the output keeps its last value (JSON_ALLOW_NAN=true writes NaN as the course runtime did)"
+                );
+            }
+            Outcome::Failed(Failure::Timeout) => {
+                tracing::error!(
+                    tick,
+                    "the handler ran past HANDLER_TIMEOUT ({:?}): restarting the worker",
+                    self.settings.handler_timeout
+                );
+            }
+            Outcome::Failed(Failure::WorkerExited) => {
+                tracing::error!(tick, "the worker died during the call: restarting it")
+            }
+            Outcome::Failed(Failure::RedisRefused(error)) => tracing::error!(tick, "{error}"),
+            Outcome::Failed(Failure::WorkerUnavailable(error)) => tracing::error!(tick, "{error}"),
+            // Logged where they happen, once per outage or per distinct bad value.
+            Outcome::Failed(Failure::RedisDown(_) | Failure::BadInput(_))
+            | Outcome::Empty
+            | Outcome::Unchanged => {}
+            Outcome::Written | Outcome::NotWritten => tracing::debug!(tick, outcome = outcome.label()),
+        }
+    }
+
+    fn redis_failure(&mut self, e: SourceError) -> Failure {
+        self.shared.redis_error();
+        match e {
+            SourceError::Down(msg) => {
+                self.shared.set_redis_ok(false);
+                if self.redis_down_since.is_none() {
+                    tracing::error!(tick = self.tick, "{msg}; retrying every tick until it is back");
+                    self.redis_down_since = Some(Instant::now());
+                }
+                Failure::RedisDown(msg)
+            }
+            SourceError::Command(msg) => {
+                self.redis_back();
+                Failure::RedisRefused(format!("reading `{}`: {msg}", self.settings.input_key))
+            }
+        }
+    }
+
+    fn redis_back(&mut self) {
+        self.shared.set_redis_ok(true);
+        if let Some(since) = self.redis_down_since.take() {
+            tracing::info!(tick = self.tick, "redis is back after {:.1}s", since.elapsed().as_secs_f64());
+        }
+    }
+
+    /// `STATE_KEY`: the JSON state saved by an earlier pod, loaded once Redis answers.
+    async fn load_state(&mut self) {
+        self.state_loaded = true;
+        let Some(key) = self.settings.state_key.clone() else { return };
+        let state = match self.redis.get(&key).await {
+            Ok(Some(state)) if !state.is_empty() => state,
+            Ok(_) => return,
+            Err(e) => {
+                self.state_loaded = false;
+                tracing::warn!("cannot read `STATE_KEY` `{key}` yet: {e}");
+                return;
+            }
+        };
+        if let Some(worker) = self.worker.as_mut() {
+            match worker.request(&serde_json::json!({"op": "restore_json"}), &[&state], CONTROL_TIMEOUT).await
+            {
+                Ok((reply, _)) if reply.ok => tracing::info!("context.env restored from `{key}`"),
+                Ok((reply, _)) => {
+                    tracing::warn!("`{key}` does not hold a JSON state: {}", reply.error.unwrap_or_default())
+                }
+                Err(e) => tracing::warn!("cannot restore `{key}`: {e}"),
+            }
+        }
+    }
+
+    /// The live worker, starting one (with backoff after a recent failure) when there is none.
+    async fn ensure_worker(&mut self) -> Option<&mut Worker> {
+        if self.worker.is_none() {
+            if self.last_restart.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+                tokio::time::sleep(self.restart_backoff.next_delay()).await;
+            } else {
+                self.restart_backoff.reset();
+            }
+            self.last_restart = Some(Instant::now());
+            match self.spawn_with_state(&self.code.init.clone()).await {
+                Ok(worker) => {
+                    self.worker = Some(worker);
+                    self.shared.set_worker_ready(true);
+                }
+                Err(e) => {
+                    tracing::error!(tick = self.tick, "cannot start the worker: {e}");
+                    return None;
+                }
+            }
+        }
+        self.worker.as_mut()
+    }
+
+    async fn spawn_with_state(&self, init: &crate::worker::InitConfig) -> Result<Worker, WorkerError> {
+        let mut worker = Worker::start(&self.settings.python, &self.extra_env, init, IMPORT_TIMEOUT).await?;
+        if let Some(snapshot) = &self.snapshot {
+            let (reply, _) = worker
+                .request(&serde_json::json!({"op": "restore_pickle"}), &[snapshot], CONTROL_TIMEOUT)
+                .await?;
+            if !reply.ok {
+                tracing::warn!("cannot restore context.env: {}", reply.error.unwrap_or_default());
+            }
+        }
+        Ok(worker)
+    }
+
+    async fn restart_worker(&mut self, reason: &str) {
+        self.shared.restart(reason);
+        self.shared.set_worker_ready(false);
+        if let Some(worker) = self.worker.take() {
+            worker.kill().await;
+        }
+        if self.ensure_worker().await.is_some() {
+            let restored = if self.snapshot.is_some() {
+                "restored from the last snapshot"
+            } else {
+                "empty (no snapshot yet)"
+            };
+            tracing::info!(tick = self.tick, "worker restarted; context.env {restored}");
+        }
+    }
+
+    /// Hot reload: when the mounted code changed, import it in a new worker and swap it in
+    /// with `context.env`; a broken change keeps the old worker.
+    async fn maybe_reload(&mut self) {
+        if !self.settings.reload || self.last_reload_check.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.last_reload_check = Instant::now();
+        let current = code::fingerprint(code::watched_path(&self.settings));
+        if current.is_none() || current == self.fingerprint {
+            return;
+        }
+        self.fingerprint = current;
+        let prepared = match code::prepare(&self.settings) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!("the code changed but cannot be read: {e}; keeping the running version");
+                return;
+            }
+        };
+        match self.spawn_with_state(&prepared.init).await {
+            Ok(worker) => {
+                if let Some(old) = self.worker.replace(worker) {
+                    old.kill().await;
+                }
+                self.code = prepared;
+                self.shared.restart("reload");
+                tracing::info!("the code changed: new version loaded, context.env carried over");
+            }
+            Err(e) => tracing::error!("the code changed but does not load: {e}; keeping the running version"),
+        }
+    }
+}
+
+/// The database number of a `redis://host:port/N` URL (0 when absent).
+fn db_of(url: &str) -> i64 {
+    url.rsplit('/').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}

@@ -1,0 +1,215 @@
+# fnops-runtime worker: imports the user's module once and answers calls from the host.
+#
+# Protocol (host <-> worker), on the worker's original stdin/stdout, which this script moves
+# to private descriptors before any user code runs: fd 0 and fd 1 then point at /dev/null and
+# stderr, so print(), input() and logging never touch the protocol.
+#   frame = u32 big-endian header length, header (JSON object), then the payloads whose
+#           lengths the header lists in "lens", back to back.
+# Requests: init, call, restore_pickle, restore_json, ping. Each gets exactly one reply.
+import datetime
+import importlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import pickle
+import struct
+import sys
+import time
+import traceback
+
+_proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+_proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
+_devnull = os.open(os.devnull, os.O_RDONLY)
+os.dup2(_devnull, 0)
+os.close(_devnull)
+os.dup2(2, 1)
+sys.stdin = open(os.devnull, "r")
+sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+
+SNAPSHOT_MAX_BYTES = 16 * 1024 * 1024
+SNAPSHOT_MAX_SECONDS = 0.005
+
+
+def _read_exact(n):
+    chunks = []
+    while n:
+        chunk = _proto_in.read(n)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame():
+    (size,) = struct.unpack(">I", _read_exact(4))
+    header = json.loads(_read_exact(size))
+    payloads = [_read_exact(n) for n in header.get("lens", [])]
+    return header, payloads
+
+
+def _send(header, *payloads):
+    header["lens"] = [len(p) for p in payloads]
+    raw = json.dumps(header).encode()
+    _proto_out.write(struct.pack(">I", len(raw)) + raw + b"".join(payloads))
+
+
+class Context:
+    """The object handlers receive as their second argument, as the course runtime built it."""
+
+    def __init__(self, host, port, input_key, output_key, function_getmtime):
+        self.host = host
+        self.port = port
+        self.input_key = input_key
+        self.output_key = output_key
+        self.function_getmtime = function_getmtime
+        self.last_execution = None
+        self.env = {}
+
+    def confirm_execution(self):
+        self.last_execution = datetime.datetime.now()
+
+    def set_env(self, new_env):
+        self.env = new_env
+
+    @staticmethod
+    def help():
+        print(
+            "context attributes: host (str), port (int), input_key (str), output_key (str or None), "
+            "function_getmtime (str), last_execution (None or datetime), env (dict kept between calls); "
+            "methods: confirm_execution(), set_env(new_env), help()"
+        )
+
+
+class Worker:
+    def __init__(self):
+        self.handler = None
+        self.context = None
+        self.allow_nan = False
+        self.snapshot_every = 1
+        self.calls_since_snapshot = 0
+        self.snapshot_off_reason = None
+        self.state_json = False
+
+    def init(self, cfg):
+        for path in reversed(cfg.get("sys_path", [])):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        module_path = cfg.get("module_path")
+        handler_name = cfg["handler"]
+        mtime_source = module_path or cfg.get("zip_path")
+        mtime = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(mtime_source))) if mtime_source else ""
+        if module_path:
+            loader = importlib.machinery.SourceFileLoader("usermodule", module_path)
+            spec = importlib.util.spec_from_loader("usermodule", loader)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["usermodule"] = module
+            loader.exec_module(module)
+        if "." in handler_name:
+            module_name, _, function_name = handler_name.rpartition(".")
+            module = sys.modules["usermodule"] if module_name == "usermodule" else importlib.import_module(module_name)
+        else:
+            function_name = handler_name
+        handler = getattr(module, function_name, None)
+        if not callable(handler):
+            names = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module.__name__)
+            raise LookupError("`%s` is not a function of module `%s`; it defines: %s" % (function_name, module.__name__, ", ".join(names) or "no functions"))
+        self.handler = handler
+        self.allow_nan = bool(cfg.get("allow_nan"))
+        self.state_json = bool(cfg.get("state_json"))
+        self.context = Context(cfg["host"], cfg["port"], cfg["input_key"], cfg.get("output_key"), mtime)
+
+    def call(self, raw):
+        ctx = self.context
+        try:
+            data = json.loads(raw)
+        except Exception as exc:  # the course runtime logged and went on
+            ctx.confirm_execution()
+            return {"ok": False, "kind": "input", "error": "input is not JSON: %s" % exc}, []
+        started = time.perf_counter()
+        try:
+            result = self.handler(data, ctx)
+        except BaseException as exc:  # SystemExit from a handler is a failed call, not an exit
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            ctx.confirm_execution()
+            return {"ok": False, "kind": "handler", "error": "%s: %s" % (type(exc).__name__, exc), "traceback": traceback.format_exc()}, []
+        elapsed = time.perf_counter() - started
+        ctx.confirm_execution()
+        reply = {"ok": True, "truthy": bool(result), "seconds": elapsed}
+        payloads = [b""]
+        if result:
+            try:
+                payloads[0] = json.dumps(result, allow_nan=self.allow_nan).encode()
+            except (TypeError, ValueError) as exc:
+                return {"ok": False, "kind": "output", "error": "the result is not JSON: %s" % exc}, []
+        snapshot = self._snapshot()
+        if snapshot is not None:
+            reply["snapshot"] = True
+            payloads.append(snapshot)
+        if self.state_json:
+            try:
+                payloads.append(json.dumps(ctx.env).encode())
+                reply["state"] = True
+            except (TypeError, ValueError) as exc:
+                reply["state_error"] = "context.env is not JSON: %s" % exc
+        return reply, payloads
+
+    def _snapshot(self):
+        """Pickle context.env when it is cheap; back off when it is big or slow."""
+        if self.snapshot_off_reason:
+            return None
+        self.calls_since_snapshot += 1
+        if self.calls_since_snapshot < self.snapshot_every:
+            return None
+        self.calls_since_snapshot = 0
+        started = time.perf_counter()
+        try:
+            blob = pickle.dumps(self.context.env, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            self.snapshot_off_reason = "context.env cannot be pickled (%s: %s)" % (type(exc).__name__, exc)
+            return None
+        cost = time.perf_counter() - started
+        if len(blob) > SNAPSHOT_MAX_BYTES or cost > SNAPSHOT_MAX_SECONDS:
+            self.snapshot_every = min(self.snapshot_every * 2, 1024)
+        elif self.snapshot_every > 1:
+            self.snapshot_every //= 2
+        return blob
+
+
+def main():
+    worker = Worker()
+    while True:
+        try:
+            header, payloads = _read_frame()
+        except EOFError:
+            return
+        op = header.get("op")
+        try:
+            if op == "init":
+                worker.init(header["config"])
+                _send({"ok": True, "mtime": worker.context.function_getmtime})
+            elif op == "call":
+                reply, out = worker.call(payloads[0])
+                if worker.snapshot_off_reason and not header.get("snapshot_off_reported"):
+                    reply["snapshot_off"] = worker.snapshot_off_reason
+                _send(reply, *out)
+            elif op == "restore_pickle":
+                worker.context.env = pickle.loads(payloads[0])
+                _send({"ok": True})
+            elif op == "restore_json":
+                worker.context.env = json.loads(payloads[0])
+                _send({"ok": True})
+            elif op == "ping":
+                _send({"ok": True})
+            else:
+                _send({"ok": False, "kind": "protocol", "error": "unknown op %r" % op})
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            kind = "config" if op == "init" else "internal"
+            _send({"ok": False, "kind": kind, "error": "%s: %s" % (type(exc).__name__, exc), "traceback": traceback.format_exc()})
+
+
+main()
