@@ -32,6 +32,7 @@ pub struct Runner {
     snapshot: Option<Vec<u8>>,
     changes: ChangeFilter,
     bad_inputs: OncePerValue,
+    refusals: OncePerValue,
     redis_down_since: Option<Instant>,
     restart_backoff: Backoff,
     last_restart: Option<Instant>,
@@ -83,6 +84,7 @@ impl Runner {
             snapshot: None,
             changes: ChangeFilter::default(),
             bad_inputs: OncePerValue::default(),
+            refusals: OncePerValue::default(),
             redis_down_since: None,
             restart_backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(30)),
             last_restart: None,
@@ -256,7 +258,11 @@ impl Runner {
             Outcome::Failed(Failure::WorkerExited) => {
                 tracing::error!(tick, "the worker died during the call: restarting it")
             }
-            Outcome::Failed(Failure::RedisRefused(error)) => tracing::error!(tick, "{error}"),
+            Outcome::Failed(Failure::RedisRefused(error)) => {
+                if self.refusals.first_time(error.as_bytes()) {
+                    tracing::error!(tick, "{error}; logged once until the error changes");
+                }
+            }
             Outcome::Failed(Failure::WorkerUnavailable(error)) => tracing::error!(tick, "{error}"),
             // Logged where they happen, once per outage or per distinct bad value.
             Outcome::Failed(Failure::RedisDown(_) | Failure::BadInput(_))
@@ -272,7 +278,10 @@ impl Runner {
             SourceError::Down(msg) => {
                 self.shared.set_redis_ok(false);
                 if self.redis_down_since.is_none() {
-                    tracing::error!(tick = self.tick, "{msg}; retrying every tick until it is back");
+                    tracing::error!(
+                        tick = self.tick,
+                        "redis is unreachable ({msg}); retrying every tick until it is back"
+                    );
                     self.redis_down_since = Some(Instant::now());
                 }
                 Failure::RedisDown(msg)

@@ -13,6 +13,7 @@ pub fn free_port() -> u16 {
 
 pub struct RedisServer {
     pub port: u16,
+    password: Option<String>,
     child: Option<Child>,
 }
 
@@ -25,7 +26,25 @@ impl RedisServer {
         Self::start_on(free_port(), args)
     }
 
+    /// A server that requires `AUTH` with `password`.
+    pub fn start_with_password(password: &str) -> RedisServer {
+        let mut server = Self::spawn(free_port(), &["--requirepass", password]);
+        server.password = Some(password.to_owned());
+        server.wait_ready();
+        server
+    }
+
     pub fn start_on(port: u16, extra: &[&str]) -> RedisServer {
+        let server = Self::spawn(port, extra);
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        wait_until(Duration::from_secs(10), "redis-server to answer", || self.try_conn().is_some());
+    }
+
+    fn spawn(port: u16, extra: &[&str]) -> RedisServer {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(extra)
@@ -33,13 +52,12 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is installed (.ci/run installs it)");
-        let server = RedisServer { port, child: Some(child) };
-        wait_until(Duration::from_secs(10), "redis-server to answer", || server.try_conn().is_some());
-        server
+        RedisServer { port, password: None, child: Some(child) }
     }
 
     fn try_conn(&self) -> Option<redis::Connection> {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).ok()?;
+        let auth = self.password.as_ref().map(|p| format!(":{p}@")).unwrap_or_default();
+        let client = redis::Client::open(format!("redis://{auth}127.0.0.1:{}/", self.port)).ok()?;
         let mut con = client.get_connection_with_timeout(Duration::from_millis(500)).ok()?;
         redis::cmd("PING").query::<String>(&mut con).ok()?;
         Some(con)

@@ -8,6 +8,7 @@ def handler(input, context):
     n = context.env.get("n", 0) + 1
     context.env["n"] = n
     cmd = input.get("cmd")
+    print("call %d seq %s" % (n, input.get("seq")))
     if cmd == "hang":
         time.sleep(600)
     if cmd == "exit":

@@ -1,0 +1,364 @@
+//! The runtime never dies on a bad tick and keeps the state it can keep. Each test drives the
+//! real binary against a real redis-server with a counting handler that misbehaves on demand.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+use std::time::Duration;
+
+use common::{RedisServer, Runtime, base_env, free_port, handlers_dir, wait_until};
+
+const LONG: Duration = Duration::from_secs(15);
+
+fn counting() -> std::path::PathBuf {
+    handlers_dir().join("counting.py")
+}
+
+fn send(redis: &RedisServer, seq: u32, cmd: &str) {
+    redis.set("metrics", &format!("{{\"seq\": {seq}, \"cmd\": \"{cmd}\"}}"));
+}
+
+fn output(redis: &RedisServer) -> serde_json::Value {
+    redis.get("out").map(|o| serde_json::from_str(&o).expect("output is JSON")).unwrap_or_default()
+}
+
+/// Wait for the output of input `seq` and return the handler's count `n`.
+fn wait_seq(redis: &RedisServer, seq: u32) -> i64 {
+    wait_until(LONG, &format!("the output of seq {seq}"), || output(redis)["seq"] == seq);
+    output(redis)["n"].as_i64().expect("n")
+}
+
+fn start(redis: &RedisServer, module: &Path, extra: &[(&'static str, &str)]) -> Runtime {
+    let mut env = base_env(redis, module);
+    env.push(("TRIGGER", "change".into()));
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let rt = Runtime::start(&env);
+    rt.wait_log("worker ready", LONG);
+    rt
+}
+
+#[test]
+fn a_raising_handler_keeps_the_last_output_and_the_loop_goes_on() {
+    let redis = RedisServer::start();
+    let rt = start(&redis, &counting(), &[]);
+    send(&redis, 1, "");
+    assert_eq!(wait_seq(&redis, 1), 1);
+    send(&redis, 2, "raise");
+    rt.wait_log("handler raised ValueError: boom", LONG);
+    assert!(rt.log().contains("Traceback"), "{}", rt.log());
+    assert_eq!(output(&redis)["seq"], 1, "the previous output stays");
+    send(&redis, 3, "");
+    assert_eq!(
+        wait_seq(&redis, 3),
+        3,
+        "state mutated before the exception is kept, as in the course runtime"
+    );
+}
+
+#[test]
+fn nan_and_non_json_results_fail_the_tick_unless_allowed() {
+    let redis = RedisServer::start();
+    let rt = start(&redis, &counting(), &[]);
+    send(&redis, 1, "");
+    wait_seq(&redis, 1);
+    send(&redis, 2, "nan");
+    rt.wait_log("the result is not JSON: Out of range float values", LONG);
+    send(&redis, 3, "set");
+    rt.wait_log("Object of type set is not JSON serializable", LONG);
+    assert_eq!(output(&redis)["seq"], 1);
+    drop(rt);
+
+    let redis = RedisServer::start();
+    let _rt = start(&redis, &counting(), &[("JSON_ALLOW_NAN", "true")]);
+    send(&redis, 1, "nan");
+    wait_until(LONG, "NaN written as the course runtime wrote it", || {
+        redis.get("out").as_deref() == Some("{\"n\": 1, \"x\": NaN}")
+    });
+}
+
+#[test]
+fn a_falsy_result_is_not_written() {
+    let redis = RedisServer::start();
+    let rt = start(&redis, &counting(), &[]);
+    send(&redis, 1, "");
+    wait_seq(&redis, 1);
+    send(&redis, 2, "none");
+    rt.wait_log("call 2 seq 2", LONG);
+    send(&redis, 3, "");
+    // seq 3 sees n = 3: the `none` call ran (and counted) but wrote nothing.
+    assert_eq!(wait_seq(&redis, 3), 3);
+}
+
+#[test]
+fn a_hanging_handler_is_killed_and_the_state_restored() {
+    let redis = RedisServer::start();
+    let rt = start(&redis, &counting(), &[("HANDLER_TIMEOUT", "1")]);
+    send(&redis, 1, "");
+    assert_eq!(wait_seq(&redis, 1), 1);
+    send(&redis, 2, "hang");
+    rt.wait_log("ran past HANDLER_TIMEOUT", LONG);
+    rt.wait_log("context.env restored from the last snapshot", LONG);
+    send(&redis, 3, "");
+    assert_eq!(wait_seq(&redis, 3), 2, "the snapshot after the last successful call holds n = 1");
+}
+
+#[test]
+fn a_worker_that_exits_is_respawned_with_its_state() {
+    let redis = RedisServer::start();
+    let rt = start(&redis, &counting(), &[]);
+    for seq in 1..=3 {
+        send(&redis, seq, "");
+        wait_seq(&redis, seq);
+    }
+    send(&redis, 4, "exit");
+    rt.wait_log("the worker died during the call", LONG);
+    send(&redis, 5, "");
+    assert_eq!(wait_seq(&redis, 5), 4);
+    assert!(rt.log().contains("restored from the last snapshot"), "{}", rt.log());
+}
+
+#[test]
+fn redis_restarted_mid_run_is_survived() {
+    let mut redis = RedisServer::start();
+    let port = redis.port;
+    let rt = start(&redis, &counting(), &[]);
+    send(&redis, 1, "");
+    assert_eq!(wait_seq(&redis, 1), 1);
+    redis.stop();
+    rt.wait_log("redis is unreachable", LONG);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(rt.log().matches("redis is unreachable").count(), 1, "one log line per outage:\n{}", rt.log());
+    let redis = RedisServer::start_on(port, &[]);
+    send(&redis, 2, "");
+    assert_eq!(wait_seq(&redis, 2), 2, "context.env lives in the worker, not in Redis");
+    rt.wait_log("redis is back after", LONG);
+}
+
+#[test]
+fn redis_down_at_start_is_waited_for() {
+    let port = free_port();
+    let mut env = base_env(&RedisServer::start(), &counting());
+    env.retain(|(k, _)| *k != "REDIS_PORT");
+    env.push(("REDIS_PORT", port.to_string()));
+    env.push(("TRIGGER", "change".into()));
+    let rt = Runtime::start(&env);
+    rt.wait_log("redis is unreachable", LONG);
+    let redis = RedisServer::start_on(port, &[]);
+    send(&redis, 1, "");
+    assert_eq!(wait_seq(&redis, 1), 1);
+}
+
+#[test]
+fn malformed_and_missing_inputs() {
+    let redis = RedisServer::start();
+    let mut env = base_env(&redis, &counting());
+    env.push(("TRIGGER", "poll".into()));
+    let rt = Runtime::start(&env);
+    rt.wait_log("worker ready", LONG);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(redis.get("out"), None, "no input, no call, no output");
+    redis.set("metrics", "{not json");
+    rt.wait_log("input is not JSON", LONG);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rt.log().matches("input is not JSON").count(), 1, "logged once per value:\n{}", rt.log());
+    let () = redis::cmd("DEL").arg("metrics").query(&mut redis.conn()).expect("DEL");
+    let () = redis::cmd("RPUSH")
+        .arg("metrics")
+        .arg("x")
+        .query::<i64>(&mut redis.conn())
+        .map(|_| ())
+        .expect("RPUSH");
+    rt.wait_log("WRONGTYPE", LONG);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(rt.log().matches("WRONGTYPE").count(), 1, "{}", rt.log());
+    let () = redis::cmd("DEL").arg("metrics").query(&mut redis.conn()).expect("DEL");
+    send(&redis, 1, "");
+    wait_seq(&redis, 1);
+}
+
+#[test]
+fn sigterm_finishes_the_tick_in_flight_and_exits_zero() {
+    let redis = RedisServer::start();
+    let mut rt = start(&redis, &counting(), &[]);
+    redis.set("metrics", "{\"seq\": 1, \"cmd\": \"sleep\", \"seconds\": 1.5}");
+    std::thread::sleep(Duration::from_millis(500));
+    rt.signal("TERM");
+    assert_eq!(rt.wait_exit(LONG), Some(0), "{}", rt.log());
+    assert_eq!(output(&redis)["seq"], 1, "the tick in flight wrote its output");
+}
+
+#[test]
+fn hot_reload_swaps_good_code_and_keeps_the_old_on_broken_code() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let module = dir.path().join("usermodule.py");
+    let version = |v: &str| {
+        format!(
+            "def handler(input, context):\n    context.env['n'] = context.env.get('n', 0) + 1\n    return {{'v': '{v}', 'n': context.env['n'], 'seq': input['seq']}}\n"
+        )
+    };
+    std::fs::write(&module, version("A")).expect("write");
+    let redis = RedisServer::start();
+    let rt = start(&redis, &module, &[]);
+    send(&redis, 1, "");
+    wait_seq(&redis, 1);
+    assert_eq!(output(&redis)["v"], "A");
+    std::fs::write(&module, version("BB")).expect("write");
+    rt.wait_log("new version loaded", LONG);
+    send(&redis, 2, "");
+    assert_eq!(wait_seq(&redis, 2), 2, "context.env carried over");
+    assert_eq!(output(&redis)["v"], "BB");
+    std::fs::write(&module, "def handler(input, context:\n    broken\n").expect("write");
+    rt.wait_log("does not load", LONG);
+    send(&redis, 3, "");
+    assert_eq!(wait_seq(&redis, 3), 3);
+    assert_eq!(output(&redis)["v"], "BB", "the old worker keeps running");
+}
+
+#[test]
+fn state_key_carries_context_env_across_restarts() {
+    let redis = RedisServer::start();
+    let rt = start(&redis, &counting(), &[("STATE_KEY", "fn-state")]);
+    for seq in 1..=2 {
+        send(&redis, seq, "");
+        wait_seq(&redis, seq);
+    }
+    wait_until(LONG, "the state saved", || redis.get("fn-state").as_deref() == Some("{\"n\": 2}"));
+    drop(rt);
+    // A new pod's first tick would call the handler on the input already there: remove it.
+    let () = redis::cmd("DEL").arg("metrics").query::<i64>(&mut redis.conn()).map(|_| ()).expect("DEL");
+    let rt = start(&redis, &counting(), &[("STATE_KEY", "fn-state")]);
+    send(&redis, 3, "");
+    assert_eq!(wait_seq(&redis, 3), 3, "{}", rt.log());
+}
+
+#[test]
+fn notify_reacts_within_milliseconds_and_falls_back_to_polling() {
+    let redis = RedisServer::start_with(&["--notify-keyspace-events", "K$"]);
+    let rt = start(&redis, &counting(), &[("TRIGGER", "notify"), ("MONITORING_PERIOD", "30")]);
+    rt.wait_log("listening to keyspace notifications", LONG);
+    std::thread::sleep(Duration::from_millis(300));
+    send(&redis, 1, "");
+    let started = std::time::Instant::now();
+    wait_until(Duration::from_secs(5), "a notified call (the poll period is 30 s)", || {
+        output(&redis)["seq"] == 1
+    });
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(rt);
+
+    let quiet = RedisServer::start();
+    let rt = start(&quiet, &counting(), &[("TRIGGER", "notify"), ("MONITORING_PERIOD", "0.05")]);
+    rt.wait_log("polling every period instead", LONG);
+    send(&quiet, 1, "");
+    wait_seq(&quiet, 1);
+}
+
+#[test]
+fn configuration_errors_exit_1_with_one_clear_line() {
+    let redis = RedisServer::start();
+    let cases: Vec<(Vec<(&'static str, String)>, &str)> = vec![
+        (
+            vec![("PYFILE_PATH", "/nonexistent/usermodule.py".into())],
+            "`PYFILE_PATH`: no user module at `/nonexistent/usermodule.py`",
+        ),
+        (
+            vec![("MONITORING_PERIOD", "soon".into())],
+            "`MONITORING_PERIOD`: `soon` is not a number of seconds",
+        ),
+        (
+            vec![("HANDLER_FUNCTION", "nope".into())],
+            "`nope` is not a function of module `usermodule`; it defines: handler",
+        ),
+    ];
+    for (overrides, expected) in cases {
+        let mut env = base_env(&redis, &counting());
+        env.retain(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
+        env.extend(overrides);
+        let mut rt = Runtime::start(&env);
+        assert_eq!(rt.wait_exit(LONG), Some(1), "{expected}: {}", rt.log());
+        assert!(rt.log().contains(expected), "expected `{expected}` in:\n{}", rt.log());
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let broken = dir.path().join("usermodule.py");
+    std::fs::write(&broken, "def handler(input, context)\n    return 1\n").expect("write");
+    let mut rt = Runtime::start(&base_env(&redis, &broken));
+    assert_eq!(rt.wait_exit(LONG), Some(1));
+    assert!(rt.log().contains("SyntaxError"), "{}", rt.log());
+}
+
+#[test]
+fn hostile_zips_are_refused_at_start() {
+    use zip::write::SimpleFileOptions;
+    let dir = tempfile::tempdir().expect("tmp");
+    let make = |name: &str, entries: &[(&str, Vec<u8>)]| {
+        let path = dir.path().join(name);
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).expect("create"));
+        for (entry, data) in entries {
+            zip.start_file(*entry, SimpleFileOptions::default()).expect("start");
+            zip.write_all(data).expect("write");
+        }
+        zip.finish().expect("finish");
+        path
+    };
+    let climbing = make("climb.zip", &[("pkg/__init__.py", Vec::new()), ("../../evil.py", b"x".to_vec())]);
+    let bomb = make("bomb.zip", &[("pkg/big.bin", vec![0u8; 16 * 1024 * 1024])]);
+    let redis = RedisServer::start();
+    for (zip, expected) in [(climbing, "climbs out"), (bomb, "ZIP bomb")] {
+        let mut env: Vec<(&'static str, String)> =
+            base_env(&redis, &counting()).into_iter().filter(|(k, _)| *k != "PYFILE_PATH").collect();
+        env.push(("ZIP_PATH", zip.display().to_string()));
+        env.push(("HANDLER_FUNCTION", "pkg.main.handler".into()));
+        let mut rt = Runtime::start(&env);
+        assert_eq!(rt.wait_exit(LONG), Some(1), "{}", rt.log());
+        assert!(rt.log().contains(expected), "{}", rt.log());
+    }
+}
+
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response)
+}
+
+#[test]
+fn health_readiness_and_metrics_endpoints() {
+    let redis = RedisServer::start_with_password("not-to-be-logged");
+    let port = free_port();
+    let port_text = port.to_string();
+    let rt = start(
+        &redis,
+        &counting(),
+        &[
+            ("METRICS_PORT", &port_text),
+            ("METRICS_ADDR", "127.0.0.1"),
+            ("REDIS_PASSWORD", "not-to-be-logged"),
+        ],
+    );
+    send(&redis, 1, "");
+    wait_seq(&redis, 1);
+    send(&redis, 2, "raise");
+    wait_until(LONG, "the failed tick counted", || {
+        http_get(port, "/metrics").1.contains("outcome=\"handler_error\"")
+    });
+    assert_eq!(http_get(port, "/healthz").0, 200);
+    let (status, body) = http_get(port, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let (status, metrics) = http_get(port, "/metrics");
+    assert_eq!(status, 200);
+    for needle in [
+        "fnops_invocations_total{outcome=\"written\"} 1",
+        "fnops_invocation_duration_seconds_count",
+        "fnops_last_success_timestamp_seconds",
+        "fnops_redis_errors_total",
+    ] {
+        assert!(metrics.contains(needle), "`{needle}` missing:\n{metrics}");
+    }
+    for text in [&metrics, &body, &rt.log()] {
+        assert!(!text.contains("not-to-be-logged"), "the password leaked:\n{text}");
+    }
+    assert_eq!(http_get(port, "/nope").0, 404);
+}
