@@ -43,6 +43,15 @@ pub struct Runner {
     tick: u64,
 }
 
+/// What the worker's answer asks of the host.
+enum Called {
+    /// A truthy result to write to the output key.
+    Output(Vec<u8>),
+    /// A falsy result, or no output key.
+    NothingToWrite,
+    Failed(Failure),
+}
+
 /// Why the runtime could not start (exit code 1).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -102,6 +111,10 @@ impl Runner {
         let period = self.settings.period;
         let mut interval = tokio::time::interval(period.max(Duration::from_millis(1)));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        if period.is_zero() {
+            self.run_pipelined(&shutdown).await;
+            return self.stop().await;
+        }
         let mut notifications = match self.settings.trigger {
             Trigger::Notify => self.start_notifications().await,
             _ => None,
@@ -110,28 +123,22 @@ impl Runner {
             if *shutdown.borrow() {
                 break;
             }
-            if !period.is_zero() {
-                tokio::select! {
-                    biased;
-                    _ = shutdown.changed() => break,
-                    _ = interval.tick() => {}
-                    Some(()) = async { match notifications.as_mut() { Some(rx) => rx.recv().await, None => None } } => {}
-                }
-            } else {
-                tokio::task::yield_now().await;
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                _ = interval.tick() => {}
+                Some(()) = async { match notifications.as_mut() { Some(rx) => rx.recv().await, None => None } } => {}
             }
             self.shared.beat();
             self.maybe_reload().await;
             self.tick += 1;
             let outcome = self.run_tick().await;
-            self.report(&outcome);
-            if let Outcome::Failed(failure) = &outcome {
-                if on_error(failure) == Policy::RestartWorker {
-                    self.restart_worker(failure.label()).await;
-                }
-            }
-            self.shared.beat();
+            self.conclude(outcome).await;
         }
+        self.stop().await;
+    }
+
+    async fn stop(mut self) {
         tracing::info!(ticks = self.tick, "shutting down");
         if let Some(worker) = self.worker.take() {
             worker.kill().await;
@@ -158,42 +165,129 @@ impl Runner {
     }
 
     async fn run_tick(&mut self) -> Outcome {
-        let input = match self.redis.get(&self.settings.input_key).await {
+        let fetched = self.redis.get(&self.settings.input_key).await;
+        let input = match self.admit(fetched).await {
+            Ok(input) => input,
+            Err(outcome) => return outcome,
+        };
+        match self.call(&input).await {
+            Called::Output(output) => self.write_output(&output).await,
+            Called::NothingToWrite => Outcome::NotWritten,
+            Called::Failed(failure) => Outcome::Failed(failure),
+        }
+    }
+
+    /// With the period at 0, ticks overlap: while the worker computes tick N, Redis writes the
+    /// output of tick N-1 and reads the input of tick N+1 (one pipelined round trip on the
+    /// multiplexed connection). Each output is still written once, in order.
+    async fn run_pipelined(&mut self, shutdown: &watch::Receiver<bool>) {
+        let mut fetched = self.redis.get(&self.settings.input_key).await;
+        let mut pending: Option<Vec<u8>> = None;
+        while !*shutdown.borrow() {
+            self.shared.beat();
+            self.maybe_reload().await;
+            self.tick += 1;
+            let input = match self.admit(fetched).await {
+                Ok(input) => input,
+                Err(outcome) => {
+                    self.flush(&mut pending).await;
+                    self.conclude(outcome).await;
+                    tokio::task::yield_now().await;
+                    fetched = self.redis.get(&self.settings.input_key).await;
+                    continue;
+                }
+            };
+            let mut io = self.redis.clone();
+            let write = pending.take().zip(self.settings.output_key.clone());
+            let input_key = self.settings.input_key.clone();
+            let io_work = async move {
+                let written = match write {
+                    Some((value, key)) => io.set(&key, &value).await,
+                    None => Ok(()),
+                };
+                (written, io.get(&input_key).await)
+            };
+            let (called, (written, next)) = tokio::join!(self.call(&input), io_work);
+            if let Err(e) = written {
+                let failure = self.redis_failure(e);
+                self.conclude(Outcome::Failed(failure)).await;
+            }
+            fetched = next;
+            let outcome = match called {
+                Called::Output(output) => {
+                    pending = Some(output);
+                    Outcome::Written
+                }
+                Called::NothingToWrite => Outcome::NotWritten,
+                Called::Failed(failure) => Outcome::Failed(failure),
+            };
+            self.conclude(outcome).await;
+        }
+        self.flush(&mut pending).await;
+    }
+
+    async fn flush(&mut self, pending: &mut Option<Vec<u8>>) {
+        if let Some(output) = pending.take() {
+            if let Outcome::Failed(failure) = self.write_output(&output).await {
+                self.conclude(Outcome::Failed(failure)).await;
+            }
+        }
+    }
+
+    /// Report a tick's outcome and apply the error policy.
+    async fn conclude(&mut self, outcome: Outcome) {
+        self.report(&outcome);
+        if let Outcome::Failed(failure) = &outcome {
+            if on_error(failure) == Policy::RestartWorker {
+                self.restart_worker(failure.label()).await;
+            }
+        }
+        self.shared.beat();
+    }
+
+    /// The input of this tick when the handler should see it; the tick's outcome otherwise.
+    async fn admit(&mut self, fetched: Result<Option<Vec<u8>>, SourceError>) -> Result<Vec<u8>, Outcome> {
+        let input = match fetched {
             Ok(value) => {
                 self.redis_back();
                 value
             }
-            Err(e) => return Outcome::Failed(self.redis_failure(e)),
+            Err(e) => return Err(Outcome::Failed(self.redis_failure(e))),
         };
         if !self.state_loaded {
             self.load_state().await;
         }
-        let Some(input) = input.filter(|v| !v.is_empty()) else { return Outcome::Empty };
+        let Some(input) = input.filter(|v| !v.is_empty()) else { return Err(Outcome::Empty) };
         if !self.changes.admit(self.settings.trigger, &input) {
-            return Outcome::Unchanged;
+            return Err(Outcome::Unchanged);
         }
+        Ok(input)
+    }
+
+    /// Ask the worker; keep the snapshot and the JSON state it returns.
+    async fn call(&mut self, input: &[u8]) -> Called {
         let header = serde_json::json!({"op": "call", "tick": self.tick, "snapshot_off_reported": self.snapshot_off_logged});
         let timeout = self.settings.handler_timeout;
         let Some(worker) = self.ensure_worker().await else {
-            return Outcome::Failed(Failure::WorkerUnavailable("no worker could be started".into()));
+            return Called::Failed(Failure::WorkerUnavailable("no worker could be started".into()));
         };
-        let (reply, payloads) = match worker.request(&header, &[&input], timeout).await {
+        let (reply, payloads) = match worker.request(&header, &[input], timeout).await {
             Ok(r) => r,
-            Err(WorkerError::Timeout(_)) => return Outcome::Failed(Failure::Timeout),
-            Err(_) => return Outcome::Failed(Failure::WorkerExited),
+            Err(WorkerError::Timeout(_)) => return Called::Failed(Failure::Timeout),
+            Err(_) => return Called::Failed(Failure::WorkerExited),
         };
         if let Some(seconds) = reply.seconds {
             self.shared.call_duration(seconds);
         }
         if !reply.ok {
             let error = reply.error.unwrap_or_default();
-            if reply.kind.as_deref() == Some("input") && self.bad_inputs.first_time(&input) {
+            if reply.kind.as_deref() == Some("input") && self.bad_inputs.first_time(input) {
                 tracing::error!(
                     tick = self.tick,
                     "{error}; the handler is not called until the input changes to valid JSON"
                 );
             }
-            return Outcome::Failed(match reply.kind.as_deref() {
+            return Called::Failed(match reply.kind.as_deref() {
                 Some("input") => Failure::BadInput(error),
                 Some("output") => Failure::Output(error),
                 _ => Failure::Handler { error, traceback: reply.traceback.unwrap_or_default() },
@@ -224,14 +318,16 @@ impl Runner {
             }
         }
         match (&self.settings.output_key, reply.truthy) {
-            (Some(key), true) => {
-                let key = key.clone();
-                match self.redis.set(&key, &output).await {
-                    Ok(()) => Outcome::Written,
-                    Err(e) => Outcome::Failed(self.redis_failure(e)),
-                }
-            }
-            _ => Outcome::NotWritten,
+            (Some(_), true) => Called::Output(output),
+            _ => Called::NothingToWrite,
+        }
+    }
+
+    async fn write_output(&mut self, output: &[u8]) -> Outcome {
+        let Some(key) = self.settings.output_key.clone() else { return Outcome::NotWritten };
+        match self.redis.set(&key, output).await {
+            Ok(()) => Outcome::Written,
+            Err(e) => Outcome::Failed(self.redis_failure(e)),
         }
     }
 

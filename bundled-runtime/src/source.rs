@@ -38,6 +38,7 @@ impl From<redis::RedisError> for SourceError {
     }
 }
 
+#[derive(Clone)]
 pub struct Redis {
     client: Client,
     conn: ConnectionManager,

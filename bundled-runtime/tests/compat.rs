@@ -54,9 +54,15 @@ fn through_runtime(redis: &RedisServer, env: Vec<(&'static str, String)>) -> (Ve
 }
 
 fn compare_with_reference(module: &str) -> String {
+    compare_with_reference_at(module, "0.05")
+}
+
+fn compare_with_reference_at(module: &str, period: &str) -> String {
     let redis = RedisServer::start();
     let path = handlers_dir().join(module);
-    let (ours, log) = through_runtime(&redis, base_env(&redis, &path));
+    let mut env = base_env(&redis, &path);
+    env.push(("MONITORING_PERIOD", period.into()));
+    let (ours, log) = through_runtime(&redis, env);
     let address = format!("127.0.0.1:{}", redis.port);
     let expected = reference(&["--module", path.to_str().expect("utf-8"), "--redis", &address]);
     assert_eq!(ours, expected, "{module}: runtime and reference differ\nlog:\n{log}");
@@ -66,6 +72,12 @@ fn compare_with_reference(module: &str) -> String {
 #[test]
 fn sliding_window_in_env() {
     compare_with_reference("window_env.py");
+}
+
+/// Period 0 takes the pipelined path (the worker computes while Redis writes and reads).
+#[test]
+fn sliding_window_in_env_at_period_zero() {
+    compare_with_reference_at("window_env.py", "0");
 }
 
 #[test]

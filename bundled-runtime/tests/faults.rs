@@ -189,6 +189,19 @@ fn sigterm_finishes_the_tick_in_flight_and_exits_zero() {
 }
 
 #[test]
+fn sigterm_at_period_zero_writes_the_last_output() {
+    let redis = RedisServer::start();
+    let mut rt = start(&redis, &counting(), &[("MONITORING_PERIOD", "0"), ("TRIGGER", "poll")]);
+    send(&redis, 1, "");
+    wait_until(LONG, "some calls", || output(&redis)["n"].as_i64().unwrap_or(0) > 100);
+    rt.signal("TERM");
+    assert_eq!(rt.wait_exit(LONG), Some(0), "{}", rt.log());
+    let last = output(&redis)["n"].as_i64().expect("n");
+    let calls = rt.log().lines().filter(|l| l.contains("call ")).count() as i64;
+    assert_eq!(last, calls, "the output of the last call is written before exit");
+}
+
+#[test]
 fn hot_reload_swaps_good_code_and_keeps_the_old_on_broken_code() {
     let dir = tempfile::tempdir().expect("tmp");
     let module = dir.path().join("usermodule.py");

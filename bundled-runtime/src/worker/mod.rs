@@ -51,6 +51,8 @@ pub struct Worker {
     child: Child,
     stdin: ChildStdin,
     stdout: ChildStdout,
+    /// Forwards the worker's stderr to the log; drained when the worker stops.
+    forwarder: tokio::task::JoinHandle<()>,
     pub mtime: String,
 }
 
@@ -81,8 +83,8 @@ impl Worker {
         else {
             return Err(WorkerError::Exited);
         };
-        tokio::spawn(forward_output(stderr));
-        let mut worker = Worker { child, stdin, stdout, mtime: String::new() };
+        let forwarder = tokio::spawn(forward_output(stderr));
+        let mut worker = Worker { child, stdin, stdout, forwarder, mtime: String::new() };
         let header = serde_json::json!({"op": "init", "config": init});
         let (reply, _) = worker.request(&header, &[], timeout).await?;
         if !reply.ok {
@@ -115,9 +117,10 @@ impl Worker {
         }
     }
 
-    /// Kill the process and reap it.
+    /// Kill the process, reap it, and log what it printed last (within a second).
     pub async fn kill(mut self) {
         let _ = self.child.kill().await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.forwarder).await;
     }
 
     pub fn id(&self) -> Option<u32> {

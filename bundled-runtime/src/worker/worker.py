@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 
-_proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+_proto_in = os.fdopen(os.dup(0), "rb", buffering=1 << 16)
 _proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
 _devnull = os.open(os.devnull, os.O_RDONLY)
 os.dup2(_devnull, 0)
@@ -32,14 +32,10 @@ SNAPSHOT_MAX_SECONDS = 0.005
 
 
 def _read_exact(n):
-    chunks = []
-    while n:
-        chunk = _proto_in.read(n)
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+    data = _proto_in.read(n)  # a buffered reader returns n bytes unless the stream ended
+    if len(data) != n:
+        raise EOFError
+    return data
 
 
 def _read_frame():

@@ -1,0 +1,2 @@
+def handler(input, context):
+    return {"ok": 1}
