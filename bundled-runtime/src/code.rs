@@ -23,6 +23,8 @@ pub enum CodeError {
     Io { path: String, source: std::io::Error },
     #[error("`{path}` is not a usable ZIP: {reason}")]
     BadZip { path: String, reason: String },
+    #[error("`ZIP_URL`: {0}")]
+    Download(String),
 }
 
 /// The code as the worker should load it. Holds the extraction directory alive.
@@ -41,11 +43,36 @@ pub fn fingerprint(path: &Path) -> Option<Fingerprint> {
     Some(Fingerprint(m.len(), m.modified().ok(), m.ino()))
 }
 
-/// The file whose change triggers a reload.
-pub fn watched_path(settings: &Settings) -> &Path {
+/// The file whose change triggers a reload (a downloaded ZIP is fetched once, at start).
+pub fn watched_path(settings: &Settings) -> Option<&Path> {
     match &settings.code {
-        CodeSource::Pyfile(p) | CodeSource::Zip(p) => p,
+        CodeSource::Pyfile(p) | CodeSource::Zip(p) => Some(p),
+        CodeSource::Url { .. } => None,
     }
+}
+
+/// Download a ZIP: at most `max_bytes`, checked against the sha256 pin before use.
+fn download(url: &str, sha256: Option<&str>, max_bytes: u64, into: &Path) -> Result<PathBuf, CodeError> {
+    use sha2::{Digest, Sha256};
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(60))).build().into();
+    let mut response =
+        agent.get(url).call().map_err(|e| CodeError::Download(format!("cannot fetch the ZIP: {e}")))?;
+    let bytes = response.body_mut().with_config().limit(max_bytes).read_to_vec().map_err(|e| {
+        CodeError::Download(format!("cannot read the ZIP (at most {max_bytes} bytes, `ZIP_MAX_BYTES`): {e}"))
+    })?;
+    let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(pin) = sha256 {
+        if pin != digest {
+            return Err(CodeError::Download(format!(
+                "the download's sha256 is {digest}, which does not match `ZIP_SHA256` {pin}; refusing to run it"
+            )));
+        }
+    }
+    let path = into.join("download.zip");
+    std::fs::write(&path, &bytes)
+        .map_err(|source| CodeError::Io { path: path.display().to_string(), source })?;
+    Ok(path)
 }
 
 pub fn prepare(settings: &Settings) -> Result<Prepared, CodeError> {
@@ -73,13 +100,27 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, CodeError> {
                 init.module_path = Some(path.display().to_string());
             }
         }
-        CodeSource::Zip(path) => {
+        CodeSource::Zip(_) | CodeSource::Url { .. } => {
             let dir = tempfile::Builder::new()
                 .prefix("fnops-code-")
                 .tempdir()
                 .map_err(|source| CodeError::Io { path: "a temporary directory".into(), source })?;
-            extract_zip(path, dir.path())?;
-            init.sys_path.push(dir.path().display().to_string());
+            let path = match &settings.code {
+                CodeSource::Url { url, sha256, max_bytes } => {
+                    let download_dir = dir.path().join(".download");
+                    std::fs::create_dir(&download_dir).map_err(|source| CodeError::Io {
+                        path: download_dir.display().to_string(),
+                        source,
+                    })?;
+                    download(url, sha256.as_deref(), *max_bytes, &download_dir)?
+                }
+                CodeSource::Zip(path) | CodeSource::Pyfile(path) => path.clone(),
+            };
+            let extract_to = dir.path().join("code");
+            std::fs::create_dir(&extract_to)
+                .map_err(|source| CodeError::Io { path: extract_to.display().to_string(), source })?;
+            extract_zip(&path, &extract_to)?;
+            init.sys_path.push(extract_to.display().to_string());
             init.zip_path = Some(path.display().to_string());
             if let Some(pyfile) = &settings.pyfile {
                 if let Some(parent) = pyfile.parent() {

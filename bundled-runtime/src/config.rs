@@ -45,6 +45,8 @@ pub enum CodeSource {
     Pyfile(PathBuf),
     /// A local ZIP, extracted into a private directory.
     Zip(PathBuf),
+    /// A ZIP downloaded once at start (size-capped, pinned by sha256 unless waived).
+    Url { url: String, sha256: Option<String>, max_bytes: u64 },
 }
 
 #[derive(Clone, Debug)]
@@ -165,15 +167,10 @@ impl Settings {
             ));
         }
 
-        if var("ZIP_URL").is_some() {
-            return Err(err(
-                "ZIP_URL",
-                "downloading code is not in this build yet; mount the ZIP and set `ZIP_PATH`",
-            ));
-        }
         let pyfile = var("PYFILE_PATH").map(PathBuf::from);
-        let code = match var("ZIP_PATH") {
-            Some(zip) => {
+        let code = match (var("ZIP_URL"), var("ZIP_PATH")) {
+            (Some(url), _) => zip_url(&url, &handler, &var)?,
+            (None, Some(zip)) => {
                 let zip = PathBuf::from(zip);
                 if !zip.is_file() {
                     return Err(err("ZIP_PATH", format!("`{}` is not a file", zip.display())));
@@ -183,7 +180,7 @@ impl Settings {
                 }
                 CodeSource::Zip(zip)
             }
-            None => {
+            (None, None) => {
                 let path = pyfile.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_PYFILE));
                 if !path.is_file() {
                     return Err(err("PYFILE_PATH", format!("no user module at `{}`", path.display())));
@@ -226,6 +223,52 @@ impl Settings {
             reload: !matches!(var("RELOAD").as_deref(), Some("false" | "0" | "off" | "no")),
         })
     }
+}
+
+/// `ZIP_URL` with its pin and cap: https only unless `ZIP_ALLOW_HTTP=true`, `ZIP_SHA256`
+/// required unless `ZIP_ALLOW_UNPINNED=true`.
+fn zip_url(
+    url: &str,
+    handler: &str,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<CodeSource, ConfigError> {
+    let url = url.trim().to_owned();
+    let allow_http = flag("ZIP_ALLOW_HTTP", var("ZIP_ALLOW_HTTP"))?;
+    if url.starts_with("http://") && !allow_http {
+        return Err(err(
+            "ZIP_URL",
+            "plain http is refused (the code could be swapped in transit); use https or set `ZIP_ALLOW_HTTP=true`",
+        ));
+    }
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(err("ZIP_URL", format!("`{url}` is not an https URL")));
+    }
+    let sha256 = match var("ZIP_SHA256") {
+        Some(pin) => {
+            let pin = pin.trim().to_ascii_lowercase();
+            if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(err("ZIP_SHA256", "must be 64 hexadecimal digits"));
+            }
+            Some(pin)
+        }
+        None if flag("ZIP_ALLOW_UNPINNED", var("ZIP_ALLOW_UNPINNED"))? => None,
+        None => {
+            return Err(err(
+                "ZIP_SHA256",
+                "is required with `ZIP_URL` so that only the expected code runs (set `ZIP_ALLOW_UNPINNED=true` to waive it)",
+            ));
+        }
+    };
+    let max_bytes = match var("ZIP_MAX_BYTES") {
+        Some(m) => {
+            m.trim().parse().map_err(|_| err("ZIP_MAX_BYTES", format!("`{m}` is not a number of bytes")))?
+        }
+        None => 64 * 1024 * 1024,
+    };
+    if !handler.contains('.') {
+        return Err(err("HANDLER_FUNCTION", "code from a ZIP needs `package.module.function`"));
+    }
+    Ok(CodeSource::Url { url, sha256, max_bytes })
 }
 
 /// `redis://user:pass@host/` → (`redis://host/`, user, pass): the URL alone can be logged.

@@ -82,7 +82,7 @@ impl Runner {
             "worker ready"
         );
         shared.set_worker_ready(true);
-        let fingerprint = code::fingerprint(code::watched_path(&settings));
+        let fingerprint = code::watched_path(&settings).and_then(code::fingerprint);
         Ok(Runner {
             redis,
             worker: Some(worker),
@@ -198,28 +198,25 @@ impl Runner {
                 }
             };
             let mut io = self.redis.clone();
-            let write = pending.take().zip(self.settings.output_key.clone());
+            let write = self.settings.output_key.clone().zip(pending.take());
             let input_key = self.settings.input_key.clone();
-            let io_work = async move {
-                let written = match write {
-                    Some((value, key)) => io.set(&key, &value).await,
-                    None => Ok(()),
-                };
-                (written, io.get(&input_key).await)
-            };
-            let (called, (written, next)) = tokio::join!(self.call(&input), io_work);
-            if let Err(e) = written {
-                let failure = self.redis_failure(e);
-                self.conclude(Outcome::Failed(failure)).await;
-            }
+            let io_work = async move { io.write_then_read(write, &input_key).await };
+            let (called, (unwritten, next)) = tokio::join!(self.call(&input), io_work);
             fetched = next;
             let outcome = match called {
+                // A newer output supersedes one an outage kept from being written.
                 Called::Output(output) => {
                     pending = Some(output);
                     Outcome::Written
                 }
-                Called::NothingToWrite => Outcome::NotWritten,
-                Called::Failed(failure) => Outcome::Failed(failure),
+                Called::NothingToWrite => {
+                    pending = unwritten.map(|(_, value)| value);
+                    Outcome::NotWritten
+                }
+                Called::Failed(failure) => {
+                    pending = unwritten.map(|(_, value)| value);
+                    Outcome::Failed(failure)
+                }
             };
             self.conclude(outcome).await;
         }
@@ -266,19 +263,17 @@ impl Runner {
 
     /// Ask the worker; keep the snapshot and the JSON state it returns.
     async fn call(&mut self, input: &[u8]) -> Called {
-        let header = serde_json::json!({"op": "call", "tick": self.tick, "snapshot_off_reported": self.snapshot_off_logged});
         let timeout = self.settings.handler_timeout;
         let Some(worker) = self.ensure_worker().await else {
             return Called::Failed(Failure::WorkerUnavailable("no worker could be started".into()));
         };
-        let (reply, payloads) = match worker.request(&header, &[input], timeout).await {
+        let started = Instant::now();
+        let (reply, payloads) = match worker.call(input, timeout).await {
             Ok(r) => r,
             Err(WorkerError::Timeout(_)) => return Called::Failed(Failure::Timeout),
             Err(_) => return Called::Failed(Failure::WorkerExited),
         };
-        if let Some(seconds) = reply.seconds {
-            self.shared.call_duration(seconds);
-        }
+        self.shared.call_duration(started.elapsed().as_secs_f64());
         if !reply.ok {
             let error = reply.error.unwrap_or_default();
             if reply.kind.as_deref() == Some("input") && self.bad_inputs.first_time(input) {
@@ -480,7 +475,7 @@ impl Runner {
             return;
         }
         self.last_reload_check = Instant::now();
-        let current = code::fingerprint(code::watched_path(&self.settings));
+        let current = code::watched_path(&self.settings).and_then(code::fingerprint);
         if current.is_none() || current == self.fingerprint {
             return;
         }

@@ -80,6 +80,26 @@ impl Redis {
         Ok(())
     }
 
+    /// `SET output` (when given) and `GET input` in one round trip. On an outage the write is
+    /// handed back so it can be retried; a command error (e.g. `WRONGTYPE` on the input)
+    /// concerns the `GET`, as a `SET` does not fail that way.
+    pub async fn write_then_read(
+        &mut self,
+        write: Option<(String, Vec<u8>)>,
+        input_key: &str,
+    ) -> (Option<(String, Vec<u8>)>, Result<Option<Vec<u8>>, SourceError>) {
+        let Some((key, value)) = write else { return (None, self.get(input_key).await) };
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(&key).arg(&value).ignore().cmd("GET").arg(input_key);
+        match pipe.query_async::<(Option<Vec<u8>>,)>(&mut self.conn).await {
+            Ok((input,)) => (None, Ok(input)),
+            Err(e) => match SourceError::from(e) {
+                down @ SourceError::Down(_) => (Some((key, value)), Err(down)),
+                refused => (None, Err(refused)),
+            },
+        }
+    }
+
     pub async fn ping(&mut self) -> bool {
         redis::cmd("PING").query_async::<String>(&mut self.conn).await.is_ok()
     }

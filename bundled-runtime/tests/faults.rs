@@ -375,3 +375,89 @@ fn health_readiness_and_metrics_endpoints() {
     }
     assert_eq!(http_get(port, "/nope").0, 404);
 }
+
+/// A static file server on a loopback port (python's http.server), stopped on drop.
+struct FileServer {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl FileServer {
+    fn serve(dir: &Path) -> FileServer {
+        let port = free_port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3");
+        wait_until(LONG, "the file server", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        FileServer { port, child }
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn zip_url_is_pinned_capped_and_https_only() {
+    use sha2::Digest as _;
+    use zip::write::SimpleFileOptions;
+    let dir = tempfile::tempdir().expect("tmp");
+    let zip_path = dir.path().join("fn.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).expect("create"));
+    for name in ["__init__.py", "calc.py", "main.py"] {
+        zip.start_file(format!("mypkg/{name}"), SimpleFileOptions::default()).expect("start");
+        zip.write_all(&std::fs::read(handlers_dir().join("pkgsrc/mypkg").join(name)).expect("read"))
+            .expect("write");
+    }
+    zip.finish().expect("finish");
+    let digest: String = sha2::Sha256::digest(std::fs::read(&zip_path).expect("read"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let server = FileServer::serve(dir.path());
+    let url = format!("http://127.0.0.1:{}/fn.zip", server.port);
+    let redis = RedisServer::start();
+    let run = |extra: &[(&'static str, String)]| {
+        let mut env: Vec<(&'static str, String)> =
+            base_env(&redis, &counting()).into_iter().filter(|(k, _)| *k != "PYFILE_PATH").collect();
+        env.push(("ZIP_URL", url.clone()));
+        env.push(("HANDLER_FUNCTION", "mypkg.main.handler".into()));
+        env.extend(extra.iter().cloned());
+        Runtime::start(&env)
+    };
+    let refusals: [(Vec<(&'static str, String)>, &str); 4] = [
+        (vec![("ZIP_SHA256", digest.clone())], "plain http is refused"),
+        (vec![("ZIP_ALLOW_HTTP", "true".into())], "`ZIP_SHA256`: is required"),
+        (
+            vec![("ZIP_ALLOW_HTTP", "true".into()), ("ZIP_SHA256", "0".repeat(64))],
+            "does not match `ZIP_SHA256`",
+        ),
+        (
+            vec![
+                ("ZIP_ALLOW_HTTP", "true".into()),
+                ("ZIP_SHA256", digest.clone()),
+                ("ZIP_MAX_BYTES", "100".into()),
+            ],
+            "at most 100 bytes",
+        ),
+    ];
+    for (extra, expected) in refusals {
+        let mut rt = run(&extra);
+        assert_eq!(rt.wait_exit(LONG), Some(1), "{expected}: {}", rt.log());
+        assert!(rt.log().contains(expected), "expected `{expected}`:\n{}", rt.log());
+    }
+    let rt = run(&[("ZIP_ALLOW_HTTP", "true".into()), ("ZIP_SHA256", digest)]);
+    rt.wait_log("worker ready", LONG);
+    redis.set(
+        "metrics",
+        &std::fs::read_to_string(common::fixtures().join("course-2023-16cpu.json")).expect("fixture"),
+    );
+    wait_until(LONG, "the package's output", || redis.get("out").is_some_and(|o| o.contains("mean_cpu")));
+}

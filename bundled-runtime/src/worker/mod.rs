@@ -97,6 +97,16 @@ impl Worker {
         Ok(worker)
     }
 
+    /// Call the handler with one input (the hot path: the header is a constant).
+    pub async fn call(
+        &mut self,
+        input: &[u8],
+        timeout: Duration,
+    ) -> Result<(Reply, Vec<Vec<u8>>), WorkerError> {
+        let frame = protocol::encode_call(input);
+        self.exchange(&frame, timeout).await
+    }
+
     /// One request, one reply, within `timeout`. On timeout or EOF the worker is unusable.
     pub async fn request(
         &mut self,
@@ -105,8 +115,16 @@ impl Worker {
         timeout: Duration,
     ) -> Result<(Reply, Vec<Vec<u8>>), WorkerError> {
         let frame = protocol::encode(header, payloads);
+        self.exchange(&frame, timeout).await
+    }
+
+    async fn exchange(
+        &mut self,
+        frame: &[u8],
+        timeout: Duration,
+    ) -> Result<(Reply, Vec<Vec<u8>>), WorkerError> {
         let exchange = async {
-            self.stdin.write_all(&frame).await?;
+            self.stdin.write_all(frame).await?;
             self.stdin.flush().await?;
             protocol::read_reply(&mut self.stdout).await
         };

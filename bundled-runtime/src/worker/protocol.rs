@@ -24,6 +24,16 @@ pub fn encode(header: &serde_json::Value, payloads: &[&[u8]]) -> Vec<u8> {
     frame
 }
 
+/// A `call` frame: the header differs only in the input's length.
+pub fn encode_call(input: &[u8]) -> Vec<u8> {
+    let header = format!("{{\"lens\":[{}],\"op\":\"call\"}}", input.len());
+    let mut frame = Vec::with_capacity(4 + header.len() + input.len());
+    frame.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    frame.extend_from_slice(header.as_bytes());
+    frame.extend_from_slice(input);
+    frame
+}
+
 /// A worker's answer.
 #[derive(Debug, Default, Deserialize)]
 pub struct Reply {
@@ -36,8 +46,6 @@ pub struct Reply {
     pub traceback: Option<String>,
     #[serde(default)]
     pub truthy: bool,
-    #[serde(default)]
-    pub seconds: Option<f64>,
     #[serde(default)]
     pub snapshot: bool,
     #[serde(default)]
@@ -85,6 +93,12 @@ mod tests {
         let (reply, payloads) = read_reply(&mut frame.as_slice()).await.expect("reads");
         assert!(reply.ok && reply.truthy);
         assert_eq!(payloads, vec![b"abc".to_vec(), Vec::new()]);
+    }
+
+    #[test]
+    fn call_frames_match_the_generic_encoding() {
+        let generic = encode(&serde_json::json!({"op": "call"}), &[b"{\"a\": 1}"]);
+        assert_eq!(encode_call(b"{\"a\": 1}"), generic);
     }
 
     #[tokio::test]

@@ -38,17 +38,39 @@ def _read_exact(n):
     return data
 
 
+_HEADERS = {}  # the host repeats the same few headers: parse each once
+
+
 def _read_frame():
     (size,) = struct.unpack(">I", _read_exact(4))
-    header = json.loads(_read_exact(size))
-    payloads = [_read_exact(n) for n in header.get("lens", [])]
+    raw = _read_exact(size)
+    header = _HEADERS.get(raw)
+    if header is None:
+        header = json.loads(raw)
+        if len(_HEADERS) < 64 and len(raw) < 256:
+            _HEADERS[raw] = header
+    payloads = [_read_exact(n) for n in header.get("lens", ())]
     return header, payloads
 
 
 def _send(header, *payloads):
     header["lens"] = [len(p) for p in payloads]
-    raw = json.dumps(header).encode()
+    _send_raw(json.dumps(header).encode(), payloads)
+
+
+def _send_raw(raw, payloads):
     _proto_out.write(struct.pack(">I", len(raw)) + raw + b"".join(payloads))
+
+
+def _send_success(truthy, output, snapshot):
+    """The common reply, formatted by hand: it is on every tick's path."""
+    if snapshot is None:
+        raw = b'{"ok":true,"truthy":%s,"lens":[%d]}' % (b"true" if truthy else b"false", len(output))
+        _send_raw(raw, (output,))
+    else:
+        raw = b'{"ok":true,"truthy":%s,"snapshot":true,"lens":[%d,%d]}' % (
+            b"true" if truthy else b"false", len(output), len(snapshot))
+        _send_raw(raw, (output, snapshot))
 
 
 class Context:
@@ -87,6 +109,7 @@ class Worker:
         self.calls_since_snapshot = 0
         self.snapshot_off_reason = None
         self.state_json = False
+        self.snapshot_off_reported = False
 
     def init(self, cfg):
         for path in reversed(cfg.get("sys_path", [])):
@@ -113,6 +136,9 @@ class Worker:
             raise LookupError("`%s` is not a function of module `%s`; it defines: %s" % (function_name, module.__name__, ", ".join(names) or "no functions"))
         self.handler = handler
         self.allow_nan = bool(cfg.get("allow_nan"))
+        # One encoder for every call: json.dumps with a non-default argument builds a new one
+        # each time. The defaults (separators ", " and ": ") are json.dumps' own.
+        self.encode = json.dumps if self.allow_nan else json.JSONEncoder(allow_nan=False).encode
         self.state_json = bool(cfg.get("state_json"))
         self.context = Context(cfg["host"], cfg["port"], cfg["input_key"], cfg.get("output_key"), mtime)
 
@@ -123,7 +149,6 @@ class Worker:
         except Exception as exc:  # the course runtime logged and went on
             ctx.confirm_execution()
             return {"ok": False, "kind": "input", "error": "input is not JSON: %s" % exc}, []
-        started = time.perf_counter()
         try:
             result = self.handler(data, ctx)
         except BaseException as exc:  # SystemExit from a handler is a failed call, not an exit
@@ -131,19 +156,21 @@ class Worker:
                 raise
             ctx.confirm_execution()
             return {"ok": False, "kind": "handler", "error": "%s: %s" % (type(exc).__name__, exc), "traceback": traceback.format_exc()}, []
-        elapsed = time.perf_counter() - started
         ctx.confirm_execution()
-        reply = {"ok": True, "truthy": bool(result), "seconds": elapsed}
+        reply = {"ok": True, "truthy": bool(result)}
         payloads = [b""]
         if result:
             try:
-                payloads[0] = json.dumps(result, allow_nan=self.allow_nan).encode()
+                payloads[0] = self.encode(result).encode()
             except (TypeError, ValueError) as exc:
                 return {"ok": False, "kind": "output", "error": "the result is not JSON: %s" % exc}, []
         snapshot = self._snapshot()
         if snapshot is not None:
             reply["snapshot"] = True
             payloads.append(snapshot)
+        if self.snapshot_off_reason and not self.snapshot_off_reported:
+            self.snapshot_off_reported = True
+            reply["snapshot_off"] = self.snapshot_off_reason
         if self.state_json:
             try:
                 payloads.append(json.dumps(ctx.env).encode())
@@ -188,9 +215,12 @@ def main():
                 _send({"ok": True, "mtime": worker.context.function_getmtime})
             elif op == "call":
                 reply, out = worker.call(payloads[0])
-                if worker.snapshot_off_reason and not header.get("snapshot_off_reported"):
-                    reply["snapshot_off"] = worker.snapshot_off_reason
-                _send(reply, *out)
+                if len(reply) == 2 and reply["ok"]:
+                    _send_success(reply["truthy"], out[0], None)
+                elif len(reply) == 3 and reply["ok"] and reply.get("snapshot"):
+                    _send_success(reply["truthy"], out[0], out[1])
+                else:
+                    _send(reply, *out)
             elif op == "restore_pickle":
                 worker.context.env = pickle.loads(payloads[0])
                 _send({"ok": True})
