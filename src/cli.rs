@@ -18,8 +18,38 @@ pub struct Cli {
 pub enum Command {
     /// Render the project into `<out>/<env>/` (objects) and `<out>/argocd/` (Applications)
     Render(RenderArgs),
+    /// Validate Kubernetes YAML (files, directories, `-` for stdin) and fnops projects
+    Validate(ValidateArgs),
     /// Print the JSON Schema of `fnops.yaml` (the source of `schemas/fnops.schema.json`)
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Files and directories to check (`.yaml`, `.yml`, `.json`); `-` reads stdin. A directory
+    /// holding `fnops.yaml` is checked as a project (project file, environments, render).
+    pub paths: Vec<PathBuf>,
+    /// Output format; repeat it with `--output` to write several reports in one run
+    #[arg(long, value_enum)]
+    pub format: Vec<crate::report::Format>,
+    /// Write the report of the matching `--format` (first to first) to FILE instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+    /// Kubernetes version of the schemas (`1.31`); default: the newest bundled
+    #[arg(long, env = "KUBE_VERSION")]
+    pub kube_version: Option<String>,
+    /// Extra JSON Schemas (CRDs), named `<kind>_<version>.json` or `<kind>-<group>-<version>.json`
+    #[arg(long, value_name = "DIR")]
+    pub schema_dir: Vec<PathBuf>,
+    /// A ConfigMap that exists outside the checked files (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub external: Vec<String>,
+    /// Skip a rule everywhere (repeatable); per object, use the annotation `fnops.io/ignore`
+    #[arg(long, value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// Exit 1 on warnings too
+    #[arg(long)]
+    pub strict_warnings: bool,
 }
 
 #[derive(Debug, Args)]
@@ -42,4 +72,7 @@ pub struct RenderArgs {
     /// Directory of `.j2` templates replacing the embedded ones of the same name
     #[arg(long)]
     pub templates: Option<PathBuf>,
+    /// Kubernetes version of the schemas the render is checked against; default: the newest
+    #[arg(long, env = "KUBE_VERSION")]
+    pub kube_version: Option<String>,
 }

@@ -94,6 +94,11 @@ impl Sources {
         self.files.get(file as usize).map_or("", |(_, t)| t.as_str())
     }
 
+    /// Add every file of `other` (findings name files, so snippets keep working).
+    pub fn extend(&mut self, other: &Sources) {
+        self.files.extend(other.files.iter().cloned());
+    }
+
     /// The text of a file by its display name.
     pub fn text_of(&self, display: &str) -> Option<&str> {
         self.files.iter().find(|(d, _)| d == display).map(|(_, t)| t.as_str())

@@ -6,14 +6,15 @@
 //! the terminal.
 
 pub mod cli;
+mod commands;
 pub mod finding;
 pub mod k8s_names;
+pub mod manifest;
 pub mod project;
 pub mod render;
 pub mod report;
-mod run;
 pub mod tree;
 pub mod validate;
 pub mod yaml;
 
-pub use run::{ExitStatus, run};
+pub use commands::{ExitStatus, project_schema, run};

@@ -1,6 +1,41 @@
 //! REPORT: turn findings into what a person or a machine reads. Only this stage and `main`
 //! write to the terminal.
 
+mod github;
+mod junit;
+mod sarif;
 mod text;
 
 pub use text::render_text;
+
+use crate::finding::{Finding, Sources};
+
+/// Output formats of `fnops validate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Diagnostics with a source snippet and a caret (default)
+    Text,
+    /// A JSON array of findings (rule, severity, file, line, column, object, message, hint)
+    Json,
+    /// SARIF 2.1.0, for code scanning
+    Sarif,
+    /// JUnit XML (GitLab, Jenkins): one test case per file
+    Junit,
+    /// GitHub Actions workflow commands (annotations on the lines)
+    Github,
+}
+
+/// Render findings in `format`. `files` lists every file checked (JUnit reports passes too).
+pub fn render(format: Format, findings: &[Finding], sources: &Sources, files: &[String]) -> String {
+    match format {
+        Format::Text => render_text(findings, sources),
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(findings).unwrap_or_else(|_| "[]".into());
+            text.push('\n');
+            text
+        }
+        Format::Sarif => sarif::render(findings),
+        Format::Junit => junit::render(findings, files),
+        Format::Github => github::render(findings),
+    }
+}

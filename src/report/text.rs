@@ -34,9 +34,6 @@ fn render_one(out: &mut String, f: &Finding, sources: &Sources) {
     let number = f.line.to_string();
     let gutter = " ".repeat(number.len() + 1);
     let _ = writeln!(out, "{gutter}--> {}:{}:{}", f.file, f.line, f.column);
-    if let Some(obj) = &f.object {
-        let _ = writeln!(out, "{gutter} = object: {obj}");
-    }
     if let Some(line) =
         sources.text_of(&f.file).and_then(|t| t.lines().nth(f.line.saturating_sub(1) as usize))
     {
@@ -50,6 +47,9 @@ fn render_one(out: &mut String, f: &Finding, sources: &Sources) {
             .collect();
         let carets = "^".repeat(f.len.clamp(1, 80) as usize);
         let _ = writeln!(out, "{gutter} | {lead}{carets}");
+    }
+    if let Some(obj) = &f.object {
+        let _ = writeln!(out, "{gutter} = object: {obj}");
     }
     if let Some(hint) = &f.hint {
         let _ = writeln!(out, "{gutter} = hint: {hint}");

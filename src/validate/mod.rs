@@ -1,13 +1,23 @@
 //! VALIDATE: check Kubernetes objects the way the API server and the runtime would, with a
-//! file:line:col for every finding. Works on parsed documents ([`Doc`]) whatever produced them:
-//! the render stage's output, or YAML files from disk.
+//! file:line:col for every finding. Works on parsed documents whatever produced them: the
+//! render stage's output, or YAML files from disk. Objects are checked in parallel; rules that
+//! follow references see the whole validated set.
 
+pub mod catalogue;
 mod rules;
+pub mod schema;
+
+use rayon::prelude::*;
 
 use crate::finding::{Finding, Sources};
-use crate::yaml::{Loc, Node};
+use crate::yaml::{Loc, Node, Value};
 
-/// One Kubernetes object and where it came from.
+pub use schema::SchemaSet;
+
+/// Annotation listing rules to skip for one object: `fnops.io/ignore: rule-a,rule-b`.
+pub const IGNORE_ANNOTATION: &str = "fnops.io/ignore";
+
+/// One Kubernetes object.
 #[derive(Clone, Copy, Debug)]
 pub struct Doc<'a> {
     pub node: &'a Node,
@@ -16,6 +26,10 @@ pub struct Doc<'a> {
 impl<'a> Doc<'a> {
     pub fn kind(&self) -> Option<&'a str> {
         self.node.get("kind").and_then(Node::as_str)
+    }
+
+    pub fn api_version(&self) -> Option<&'a str> {
+        self.node.get("apiVersion").and_then(Node::as_str)
     }
 
     pub fn name(&self) -> Option<&'a str> {
@@ -30,6 +44,10 @@ impl<'a> Doc<'a> {
         self.node.get("metadata")
     }
 
+    pub fn annotation(&self, key: &str) -> Option<&'a str> {
+        self.meta().and_then(|m| m.get("annotations")).and_then(|a| a.get(key)).and_then(Node::as_str)
+    }
+
     /// `kind/namespace/name`, or `kind/name` without a namespace.
     pub fn id(&self) -> String {
         let kind = self.kind().unwrap_or("?");
@@ -41,17 +59,33 @@ impl<'a> Doc<'a> {
     }
 }
 
-/// Findings for a set of objects validated together (references resolve within the set).
+/// What a validation run knows beyond the objects.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// Schemas for the `schema` and `unknown-kind` rules; `None` skips both.
+    pub schemas: Option<&'a SchemaSet>,
+    /// ConfigMaps that live outside the validated set (`--external`).
+    pub externals: &'a [String],
+    /// Rules suppressed everywhere (the project's `ignore` list).
+    pub ignore: &'a [String],
+}
+
+/// Collects one object's findings.
 pub struct Checker<'s> {
     sources: &'s Sources,
     findings: Vec<Finding>,
 }
 
-impl<'s> Checker<'s> {
-    fn error(&mut self, rule: &'static str, doc: &Doc<'_>, loc: Loc, message: String, hint: Option<String>) {
-        let mut f = Finding::error(rule, self.sources, loc, message).with_object(Some(doc.id()));
+impl Checker<'_> {
+    fn push(&mut self, f: Finding, doc: &Doc<'_>, hint: Option<String>) {
+        let mut f = f.with_object(Some(doc.id()));
         f.hint = hint;
         self.findings.push(f);
+    }
+
+    fn error(&mut self, rule: &'static str, doc: &Doc<'_>, loc: Loc, message: String, hint: Option<String>) {
+        let f = Finding::error(rule, self.sources, loc, message);
+        self.push(f, doc, hint);
     }
 
     fn warning(
@@ -62,24 +96,40 @@ impl<'s> Checker<'s> {
         message: String,
         hint: Option<String>,
     ) {
-        let mut f = Finding::warning(rule, self.sources, loc, message).with_object(Some(doc.id()));
-        f.hint = hint;
-        self.findings.push(f);
+        let f = Finding::warning(rule, self.sources, loc, message);
+        self.push(f, doc, hint);
     }
 }
 
-/// Validate objects that form one application (one environment, or one directory).
-pub fn validate(docs: &[Doc<'_>], sources: &Sources) -> Vec<Finding> {
-    let mut checker = Checker { sources, findings: Vec::new() };
-    for doc in docs {
-        if !rules::meta::is_manifest(&mut checker, doc) {
-            continue;
-        }
-        rules::meta::check(&mut checker, doc);
-        rules::configmap::check(&mut checker, doc);
-        rules::workload::check(&mut checker, doc, docs);
-    }
-    let mut findings = checker.findings;
+/// Validate a set of objects (one Application's worth, or one tree).
+pub fn validate(docs: &[Doc<'_>], sources: &Sources, opts: &Options<'_>) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = docs
+        .par_iter()
+        .flat_map_iter(|doc| {
+            let mut cx = Checker { sources, findings: Vec::new() };
+            if rules::meta::is_manifest(&mut cx, doc) {
+                rules::meta::check(&mut cx, doc);
+                rules::configmap::check(&mut cx, doc);
+                rules::workload::check(&mut cx, doc, docs, opts.externals);
+                rules::hygiene::check(&mut cx, doc, docs);
+                if let Some(schemas) = opts.schemas {
+                    rules::schema::check(&mut cx, doc, schemas);
+                }
+                let ignored: Vec<&str> = doc
+                    .annotation(IGNORE_ANNOTATION)
+                    .map(|a| a.split(',').map(str::trim).collect())
+                    .unwrap_or_default();
+                cx.findings.retain(|f| !ignored.contains(&f.rule));
+            }
+            cx.findings
+        })
+        .collect();
+    findings.retain(|f| !opts.ignore.iter().any(|r| r == f.rule));
     crate::finding::sort_dedup(&mut findings);
     findings
+}
+
+/// The JSON value of a node, for rules that need whole subtrees.
+pub(crate) fn is_true(node: Option<&Node>) -> bool {
+    matches!(node.map(|n| &n.value), Some(Value::Bool(true)))
 }

@@ -1,5 +1,7 @@
 //! One file per rule family.
 
 pub mod configmap;
+pub mod hygiene;
 pub mod meta;
+pub mod schema;
 pub mod workload;

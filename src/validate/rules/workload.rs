@@ -21,20 +21,30 @@ fn str_at<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
 }
 
 fn is_optional(node: &Node) -> bool {
-    matches!(node.get("optional").map(|n| &n.value), Some(Value::Bool(true)))
+    crate::validate::is_true(node.get("optional"))
+}
+
+/// The pod template of a workload (`None` for a bare Pod or another kind).
+pub fn pod_template<'a>(doc: &Doc<'a>) -> Option<&'a Node> {
+    let spec = doc.node.get("spec")?;
+    match doc.kind()? {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => spec.get("template"),
+        "CronJob" => spec.get("jobTemplate")?.get("spec")?.get("template"),
+        _ => None,
+    }
 }
 
 /// The pod spec of a workload, wherever its kind keeps it.
-fn pod_spec<'a>(doc: &Doc<'a>) -> Option<&'a Node> {
-    let spec = doc.node.get("spec")?;
+pub fn pod_spec<'a>(doc: &Doc<'a>) -> Option<&'a Node> {
     match doc.kind()? {
-        "Pod" => Some(spec),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-            spec.get("template")?.get("spec")
-        }
-        "CronJob" => spec.get("jobTemplate")?.get("spec")?.get("template")?.get("spec"),
-        _ => None,
+        "Pod" => doc.node.get("spec"),
+        _ => pod_template(doc)?.get("spec"),
     }
+}
+
+/// Init containers and containers.
+pub fn containers(spec: &Node) -> impl Iterator<Item = &Node> {
+    ["initContainers", "containers"].into_iter().flat_map(move |f| items(spec.get(f)).iter())
 }
 
 /// A ConfigMap of the validated set, by name and namespace. An object without a namespace
@@ -56,13 +66,13 @@ fn configmap_has_key(cm: &Doc<'_>, key: &str) -> bool {
     ["data", "binaryData"].iter().any(|f| cm.node.get(f).and_then(|d| d.get(key)).is_some())
 }
 
-pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>]) {
+pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], externals: &[String]) {
     check_selector(cx, doc);
     let Some(spec) = pod_spec(doc) else { return };
     let volumes = items(spec.get("volumes"));
     for volume in volumes {
         if let Some(cm) = volume.get("configMap") {
-            check_configmap_ref(cx, doc, docs, cm, "name");
+            check_configmap_ref(cx, doc, docs, cm, externals);
             if let Some(name) = str_at(cm, "name") {
                 for item in items(cm.get("items")) {
                     if let Some(key_node) = item.get("key") {
@@ -72,10 +82,8 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>]) {
             }
         }
     }
-    for field in ["initContainers", "containers"] {
-        for container in items(spec.get(field)) {
-            check_container(cx, doc, docs, container, volumes);
-        }
+    for container in containers(spec) {
+        check_container(cx, doc, docs, container, volumes, externals);
     }
 }
 
@@ -111,6 +119,7 @@ fn check_container(
     docs: &[Doc<'_>],
     container: &Node,
     volumes: &[Node],
+    externals: &[String],
 ) {
     if let Some(name) = container.get("name") {
         if let Err(why) = k8s_names::dns1123_label(name.as_str().unwrap_or_default()) {
@@ -165,7 +174,7 @@ fn check_container(
         }
         if let Some(key_ref) = var.get("valueFrom").and_then(|v| v.get("configMapKeyRef")) {
             if let (Some(cm), Some(key_node)) = (str_at(key_ref, "name"), key_ref.get("key")) {
-                if check_configmap_ref(cx, doc, docs, key_ref, "name") {
+                if check_configmap_ref(cx, doc, docs, key_ref, externals) {
                     check_key_ref(cx, doc, docs, cm, key_node, is_optional(key_ref));
                 }
             }
@@ -173,7 +182,7 @@ fn check_container(
     }
     for source in items(container.get("envFrom")) {
         if let Some(cm_ref) = source.get("configMapRef") {
-            check_configmap_ref(cx, doc, docs, cm_ref, "name");
+            check_configmap_ref(cx, doc, docs, cm_ref, externals);
         }
     }
     for mount in items(container.get("volumeMounts")) {
@@ -238,10 +247,13 @@ fn check_configmap_ref(
     doc: &Doc<'_>,
     docs: &[Doc<'_>],
     holder: &Node,
-    field: &str,
+    externals: &[String],
 ) -> bool {
-    let Some(name_node) = holder.get(field) else { return false };
+    let Some(name_node) = holder.get("name") else { return false };
     let name = name_node.as_str().unwrap_or_default();
+    if externals.iter().any(|e| e == name) {
+        return false;
+    }
     if is_optional(holder) || find_configmap(docs, doc.namespace(), name).is_some() {
         return true;
     }

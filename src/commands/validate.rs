@@ -1,0 +1,93 @@
+//! `fnops validate`: manifest trees and projects, all findings in one run, in any format.
+
+use std::path::PathBuf;
+
+use super::{ExitStatus, build_project, fail, print_stdout};
+use crate::cli::ValidateArgs;
+use crate::finding::{Finding, Severity, Sources};
+use crate::manifest;
+use crate::project::PROJECT_FILE;
+use crate::report::{self, Format};
+use crate::validate::{Doc, Options, SchemaSet, validate};
+
+pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
+    if args.output.len() > args.format.len().max(1) {
+        return fail("give one `--format` for each `--output`");
+    }
+    let version = match crate::validate::schema::resolve_version(args.kube_version.as_deref()) {
+        Ok(v) => v,
+        Err(e) => return fail(format_args!("`--kube-version`: {e}")),
+    };
+    let schemas = SchemaSet::new(version, args.schema_dir.clone());
+    let paths: Vec<PathBuf> =
+        if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+
+    let mut sources = Sources::default();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut files: Vec<String> = Vec::new();
+    let mut manifest_paths = Vec::new();
+    for path in paths {
+        if path.is_dir() && path.join(PROJECT_FILE).is_file() {
+            // A project: its file, its environments and the render, in memory.
+            match build_project(&path, None, None, None, &schemas) {
+                Ok(built) => {
+                    sources.extend(&built.sources);
+                    files.extend(built.files.iter().map(|f| f.path.clone()));
+                    findings.extend(built.findings);
+                }
+                Err((ExitStatus::Error, ..)) => return ExitStatus::Error,
+                Err((_, project_sources, project_findings)) => {
+                    sources.extend(&project_sources);
+                    findings.extend(project_findings);
+                }
+            }
+        } else {
+            manifest_paths.push(path);
+        }
+    }
+    let expanded = match manifest::expand(&manifest_paths) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let loaded = match manifest::load(&expanded, &mut sources) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    files.extend(
+        expanded
+            .iter()
+            .map(|p| if p.as_os_str() == "-" { "<stdin>".into() } else { p.display().to_string() }),
+    );
+    findings.extend(loaded.findings);
+    let docs: Vec<Doc<'_>> = loaded.docs.iter().map(|node| Doc { node }).collect();
+    let opts = Options { schemas: Some(&schemas), externals: &args.external, ignore: &args.ignore };
+    findings.extend(validate(&docs, &sources, &opts));
+    findings.retain(|f| !args.ignore.iter().any(|r| r == f.rule));
+    crate::finding::sort_dedup(&mut findings);
+
+    let formats = if args.format.is_empty() { vec![Format::Text] } else { args.format.clone() };
+    for (i, format) in formats.iter().enumerate() {
+        let text = report::render(*format, &findings, &sources, &files);
+        match args.output.get(i) {
+            Some(path) => {
+                if let Err(e) = std::fs::write(path, text) {
+                    return fail(format_args!("cannot write `{}`: {e}", path.display()));
+                }
+            }
+            None => print_stdout(&text),
+        }
+    }
+    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let warnings = findings.len() - errors;
+    eprintln!(
+        "checked {} documents in {} files against Kubernetes {}: {errors} errors, {warnings} warnings",
+        docs.len(),
+        loaded.files,
+        schemas.version()
+    );
+    if errors > 0 || (args.strict_warnings && warnings > 0) {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    }
+}

@@ -1,0 +1,129 @@
+//! Manifest trees as Kubernetes reads them: files and directories walked for `.yaml`, `.yml` and
+//! `.json`, or stdin; multi-document streams with CRLF, a BOM, leading `---` and comment-only
+//! documents; YAML 1.1 scalars; every node with its position.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::finding::{Finding, Sources};
+use crate::yaml::{Loc, Node, Schema, parse_stream};
+
+/// Largest manifest file read (a ConfigMap is at most 1 MiB; this leaves room for big lists).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read `{path}`: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("`{0}` does not exist")]
+    Missing(String),
+}
+
+/// The documents of every file, each file registered in `sources`.
+pub struct Loaded {
+    pub docs: Vec<Node>,
+    pub findings: Vec<Finding>,
+    pub files: usize,
+}
+
+fn is_manifest_file(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+}
+
+/// Expand paths: files as given, directories walked (sorted, hidden entries skipped).
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            files.push(path.clone());
+        } else if path.is_dir() {
+            let walker = walkdir::WalkDir::new(path)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+            for entry in walker {
+                let entry = entry.map_err(|e| ManifestError::Io {
+                    path: path.display().to_string(),
+                    source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed")),
+                })?;
+                if entry.file_type().is_file() && is_manifest_file(entry.path()) {
+                    files.push(entry.into_path());
+                }
+            }
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            return Err(ManifestError::Missing(path.display().to_string()));
+        }
+    }
+    Ok(files)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ManifestError> {
+    let io = |source| ManifestError::Io { path: path.display().to_string(), source };
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), MAX_FILE_BYTES), &mut buf)
+            .map_err(io)?;
+        return Ok(buf);
+    }
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(io(std::io::Error::other(format!(
+            "{len} bytes is over the {MAX_FILE_BYTES}-byte limit"
+        ))));
+    }
+    std::fs::read(path).map_err(io)
+}
+
+fn display(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        return "<stdin>".into();
+    }
+    let s = path.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
+}
+
+/// Read and parse `files` (in parallel); syntax errors become findings.
+pub fn load(files: &[PathBuf], sources: &mut Sources) -> Result<Loaded, ManifestError> {
+    let texts: Vec<Result<(String, Vec<u8>), ManifestError>> =
+        files.par_iter().map(|p| read(p).map(|bytes| (display(p), bytes))).collect();
+    let mut ids = Vec::with_capacity(texts.len());
+    let mut findings = Vec::new();
+    for text in texts {
+        let (name, bytes) = text?;
+        match String::from_utf8(bytes) {
+            Ok(text) => ids.push(sources.add(name, text)),
+            Err(e) => {
+                // Report the first bad byte where it is; the file is not parsed.
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let prefix = String::from_utf8_lossy(valid).into_owned();
+                let line = prefix.matches('\n').count() as u32 + 1;
+                let col = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+                let id = sources.add(name, prefix);
+                findings.push(Finding::error(
+                    "yaml-syntax",
+                    sources,
+                    Loc { file: id, line, col, len: 1 },
+                    "the file is not valid UTF-8",
+                ));
+            }
+        }
+    }
+    let parsed: Vec<(u32, Result<Vec<Node>, crate::yaml::YamlError>)> =
+        ids.par_iter().map(|&id| (id, parse_stream(sources.text(id), id, Schema::Kubernetes11))).collect();
+    let mut docs = Vec::new();
+    for (_, result) in parsed {
+        match result {
+            Ok(d) => docs.extend(d),
+            Err(e) => findings.push(Finding::error(e.rule, sources, e.loc, e.message)),
+        }
+    }
+    Ok(Loaded { docs, findings, files: ids.len() })
+}
+
+/// A position at the start of a file (for findings about a whole file).
+pub fn file_start(id: u32) -> Loc {
+    Loc { file: id, line: 1, col: 1, len: 1 }
+}

@@ -1,0 +1,75 @@
+//! SARIF 2.1.0 for code scanning: the rule catalogue in `tool.driver.rules`, one result per
+//! finding with its physical location.
+
+use serde_json::json;
+
+use crate::finding::{Finding, Severity};
+use crate::validate::catalogue::RULES;
+
+pub fn render(findings: &[Finding]) -> String {
+    let rules: Vec<serde_json::Value> = RULES
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.id,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": r.summary},
+                "help": {"text": r.help},
+                "defaultConfiguration": {"level": level(r.severity)},
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            let mut text = f.message.clone();
+            if let Some(hint) = &f.hint {
+                text.push_str(&format!(" (hint: {hint})"));
+            }
+            let mut result = json!({
+                "ruleId": f.rule,
+                "level": level(f.severity),
+                "message": {"text": text},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.file},
+                        "region": {"startLine": f.line.max(1), "startColumn": f.column.max(1)},
+                    }
+                }],
+            });
+            if let (Some(obj), Some(map)) = (&f.object, result.as_object_mut()) {
+                map.insert("properties".into(), json!({"object": obj}));
+            }
+            if let Some(index) = RULES.iter().position(|r| r.id == f.rule) {
+                if let Some(map) = result.as_object_mut() {
+                    map.insert("ruleIndex".into(), json!(index));
+                }
+            }
+            result
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "fnops",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/fnops/fnops",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}

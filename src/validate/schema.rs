@@ -1,0 +1,219 @@
+//! Rule `schema`: each object against the strict JSON Schema of its kind, for one Kubernetes
+//! version, from the bundle in `schemas/kubernetes.json.gz` (see `schemas/README.md`). The
+//! bundle is read once per process and only when needed; each kind's validator is compiled
+//! once and shared by all threads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::{Registry, Validator};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+static BUNDLE: &[u8] = include_bytes!("../../schemas/kubernetes.json.gz");
+/// Where the bundle's `$ref`s point: `/api/_definitions.json#/$defs/...` resolves against it.
+const BASE: &str = "https://kubernetes.schemas.fnops.invalid/api/";
+
+#[derive(Deserialize)]
+struct Bundle {
+    versions: BTreeMap<String, BundleVersion>,
+    pool: Vec<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct BundleVersion {
+    defs: BTreeMap<String, usize>,
+    kinds: BTreeMap<String, usize>,
+}
+
+fn bundle() -> &'static Bundle {
+    static CELL: OnceLock<Bundle> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(BUNDLE), &mut text)
+            .expect("the embedded schema bundle is valid gzip");
+        serde_json::from_str(&text).expect("the embedded schema bundle is valid JSON")
+    })
+}
+
+/// Bundled Kubernetes versions, oldest first (`1.29` ... `1.37`).
+pub fn bundled_versions() -> Vec<&'static str> {
+    bundle().versions.keys().map(String::as_str).collect()
+}
+
+/// The bundled version to validate against: the newest one not newer than `requested`
+/// (`1.31`, `v1.31.2`), or the newest of all when nothing is requested.
+pub fn resolve_version(requested: Option<&str>) -> Result<String, String> {
+    let versions = bundled_versions();
+    let newest = versions.last().copied().unwrap_or_default();
+    let Some(req) = requested.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(newest.to_owned()) };
+    let parse = |v: &str| -> Option<(u32, u32)> {
+        let mut parts = v.trim_start_matches('v').split(['.', '-', '+']);
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    let want = parse(req).ok_or_else(|| format!("`{req}` is not a Kubernetes version such as `1.31`"))?;
+    versions
+        .iter()
+        .rev()
+        .find(|v| parse(v).is_some_and(|have| have <= want))
+        .map(|v| (*v).to_owned())
+        .ok_or_else(|| format!("Kubernetes {req} is older than the oldest bundled schemas ({})", versions[0]))
+}
+
+/// Outcome of looking up a kind's schema.
+pub enum Lookup {
+    Found(Arc<Validator>),
+    /// No bundled or extra schema: a CRD or a typo in `kind`/`apiVersion`.
+    Unknown,
+}
+
+/// A kind's validator, compiled at most once even when threads ask for it together.
+type Slot = Arc<OnceLock<Option<Arc<Validator>>>>;
+
+/// Compiled validators for one Kubernetes version, plus schemas from `--schema-dir`.
+pub struct SchemaSet {
+    version: String,
+    extra_dirs: Vec<PathBuf>,
+    registry: OnceLock<Option<Registry<'static>>>,
+    cache: Mutex<HashMap<String, Slot>>,
+}
+
+impl SchemaSet {
+    pub fn new(version: String, extra_dirs: Vec<PathBuf>) -> SchemaSet {
+        SchemaSet { version, extra_dirs, registry: OnceLock::new(), cache: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The validator of `apiVersion`/`kind`, compiled on first use.
+    pub fn lookup(&self, api_version: &str, kind: &str) -> Lookup {
+        let key = format!("{api_version}/{kind}");
+        let cell = {
+            let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache.entry(key.clone()).or_default().clone()
+        };
+        match cell.get_or_init(|| self.compile(api_version, kind, &key)) {
+            Some(v) => Lookup::Found(v.clone()),
+            None => Lookup::Unknown,
+        }
+    }
+
+    fn compile(&self, api_version: &str, kind: &str, key: &str) -> Option<Arc<Validator>> {
+        if let Some(schema) = self.extra_schema(api_version, kind) {
+            return jsonschema::options().build(&schema).ok().map(Arc::new);
+        }
+        let bundle = bundle();
+        let version = bundle.versions.get(&self.version)?;
+        let index = *version.kinds.get(key)?;
+        let mut schema: Value = serde_json::from_str(bundle.pool[index].get()).ok()?;
+        if let Some(obj) = schema.as_object_mut() {
+            obj.insert("$id".into(), Value::String(format!("{BASE}{}.json", key.replace('/', "-"))));
+        }
+        let registry = self.registry.get_or_init(|| registry_for(bundle, version)).as_ref()?;
+        jsonschema::options().with_registry(registry).build(&schema).ok().map(Arc::new)
+    }
+
+    /// A schema from `--schema-dir`: `<kind>_<version>.json` (kubeconform's CRD naming) or
+    /// `<kind>-<group>-<version>.json`, lowercase.
+    fn extra_schema(&self, api_version: &str, kind: &str) -> Option<Value> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let group_short = group.split('.').next().unwrap_or(group);
+        let kind = kind.to_lowercase();
+        let names = [format!("{kind}_{version}.json"), format!("{kind}-{group_short}-{version}.json")];
+        self.extra_dirs.iter().flat_map(|d| names.iter().map(move |n| d.join(n))).find_map(|p| read_json(&p))
+    }
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+fn registry_for(bundle: &Bundle, version: &BundleVersion) -> Option<Registry<'static>> {
+    let mut defs = serde_json::Map::new();
+    for (name, &index) in &version.defs {
+        defs.insert(name.clone(), serde_json::from_str(bundle.pool[index].get()).ok()?);
+    }
+    let doc = serde_json::json!({ "$defs": Value::Object(defs) });
+    Registry::new().add(format!("{BASE}_definitions.json"), doc).ok()?.prepare().ok()
+}
+
+/// One schema violation: where (JSON pointer segments) and what, in the house style.
+pub struct Violation {
+    pub path: Vec<String>,
+    /// A key to point at instead of the value (an unknown field).
+    pub key: Option<String>,
+    pub message: String,
+}
+
+pub fn violations(validator: &Validator, instance: &Value) -> Vec<Violation> {
+    validator
+        .iter_errors(instance)
+        .map(|e| {
+            let path: Vec<String> = e
+                .instance_path()
+                .as_str()
+                .split('/')
+                .skip(1)
+                .map(|s| s.replace("~1", "/").replace("~0", "~"))
+                .collect();
+            let at = if path.is_empty() { "the object".to_owned() } else { format!("`{}`", path.join(".")) };
+            let (key, message) = match e.kind() {
+                ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    let field = unexpected.first().cloned().unwrap_or_default();
+                    let message = format!("unknown field `{field}` in {at}");
+                    (Some(field), message)
+                }
+                ValidationErrorKind::Required { property } => {
+                    (None, format!("missing required field `{}` in {at}", property.as_str().unwrap_or("?")))
+                }
+                _ => (None, format!("{at}: {}", lowercase_first(&e.to_string()))),
+            };
+            Violation { path, key, message }
+        })
+        .collect()
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_resolve_to_the_newest_not_newer() {
+        let versions = bundled_versions();
+        assert!(versions.len() >= 9 && versions[0] == "1.29", "{versions:?}");
+        assert_eq!(resolve_version(Some("v1.31.4")).as_deref(), Ok("1.31"));
+        assert_eq!(resolve_version(Some("1.99")).as_deref(), Ok(*versions.last().unwrap_or(&"")));
+        assert!(resolve_version(Some("1.20")).is_err());
+        assert!(resolve_version(Some("soon")).is_err());
+    }
+
+    #[test]
+    fn strict_schemas_reject_unknown_fields_and_wrong_types() {
+        let set = SchemaSet::new(resolve_version(None).unwrap_or_default(), Vec::new());
+        let Lookup::Found(v) = set.lookup("apps/v1", "Deployment") else { panic!("Deployment is bundled") };
+        let ok = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "c", "image": "i:1"}]}}}});
+        assert!(violations(&v, &ok).is_empty());
+        let mut bad = ok.clone();
+        bad["spec"]["replica"] = 1.into();
+        bad["spec"]["template"]["spec"]["containers"][0]["image"] = 5.into();
+        let found = violations(&v, &bad);
+        assert_eq!(found.len(), 2, "{:?}", found.iter().map(|f| &f.message).collect::<Vec<_>>());
+        assert!(found.iter().any(|f| f.key.as_deref() == Some("replica")));
+        assert!(matches!(set.lookup("argoproj.io/v1alpha1", "Application"), Lookup::Unknown));
+    }
+}

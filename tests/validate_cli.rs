@@ -1,0 +1,233 @@
+//! `fnops validate` driven like CI drives it: the real binary on fixture trees.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{fnops, fnops_env, repo};
+
+fn findings(json: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("JSON report: {e}\n{json}"))
+}
+
+fn summary(f: &serde_json::Value) -> String {
+    format!(
+        "{} {} {}:{}",
+        f["rule"].as_str().unwrap_or(""),
+        f["severity"].as_str().unwrap_or(""),
+        f["line"],
+        f["column"]
+    )
+}
+
+/// One directory per rule: `fail.yaml` yields exactly `expected.txt` (rule, severity, line,
+/// column) including the directory's rule; `pass.yaml`, a near miss, yields nothing.
+#[test]
+fn every_rule_has_a_failing_case_and_a_passing_near_miss() {
+    let dir = repo().join("tests/fixtures/rules");
+    let mut rules = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("rules dir") {
+        let case = entry.expect("entry").path();
+        let rule = case.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+        let fail = fnops(
+            &repo(),
+            &["validate", case.join("fail.yaml").to_str().expect("utf-8"), "--format", "json"],
+        );
+        let got: BTreeSet<String> = findings(&fail.stdout).iter().map(summary).collect();
+        let expected: BTreeSet<String> = std::fs::read_to_string(case.join("expected.txt"))
+            .expect("expected.txt")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(got, expected, "{rule}: fail.yaml");
+        assert!(got.iter().any(|g| g.starts_with(&format!("{rule} "))), "{rule}: the rule itself must fire");
+        let is_error = expected.iter().any(|e| e.contains(" error "));
+        assert_eq!(fail.code, if is_error { 1 } else { 0 }, "{rule}: exit code\n{}", fail.stderr);
+        let pass = fnops(
+            &repo(),
+            &["validate", case.join("pass.yaml").to_str().expect("utf-8"), "--format", "json"],
+        );
+        assert_eq!(
+            findings(&pass.stdout),
+            Vec::<serde_json::Value>::new(),
+            "{rule}: pass.yaml must be clean"
+        );
+        assert_eq!(pass.code, 0);
+        rules.push(rule);
+    }
+    assert!(rules.len() >= 22, "{rules:?}");
+}
+
+#[test]
+fn realistic_valid_trees_have_no_errors() {
+    let out = fnops(
+        &repo(),
+        &["validate", "tests/fixtures/valid", "examples/course/handwritten", "--format", "json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let errors: Vec<_> = findings(&out.stdout).into_iter().filter(|f| f["severity"] == "error").collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(out.stderr.contains("checked 12 documents in 6 files"), "{}", out.stderr);
+}
+
+/// Kubernetes reads `yes` as a boolean (YAML 1.1); a YAML 1.2 reader would see a string.
+#[test]
+fn yaml_11_booleans_are_caught_where_a_yaml_12_reader_would_pass() {
+    let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  a: yes\n  b: 012\n";
+    let as_12 = fnops::yaml::parse_stream(text, 0, fnops::yaml::Schema::Core12).expect("parses");
+    assert_eq!(as_12[0].to_json()["data"], serde_json::json!({"a": "yes", "b": 12}));
+    let as_k8s = fnops::yaml::parse_stream(text, 0, fnops::yaml::Schema::Kubernetes11).expect("parses");
+    assert_eq!(as_k8s[0].to_json()["data"], serde_json::json!({"a": true, "b": 10}));
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(tmp.path().join("cm.yaml"), text).expect("write");
+    let out = fnops(tmp.path(), &["validate", "cm.yaml", "--format", "json"]);
+    assert_eq!(out.code, 1);
+    let got: Vec<String> =
+        findings(&out.stdout).iter().filter(|f| f["rule"] == "configmap-key").map(summary).collect();
+    assert_eq!(got, vec!["configmap-key error 6:6", "configmap-key error 7:6"]);
+}
+
+#[test]
+fn exit_codes_stdin_suppression_and_externals() {
+    let dir = repo().join("tests/fixtures/rules");
+    let warn_only = dir.join("image-latest/fail.yaml");
+    let warn_only = warn_only.to_str().expect("utf-8");
+    assert_eq!(fnops(&repo(), &["validate", warn_only]).code, 0);
+    assert_eq!(fnops(&repo(), &["validate", warn_only, "--strict-warnings"]).code, 1);
+    assert_eq!(fnops(&repo(), &["validate", "no/such/dir"]).code, 2);
+    assert_eq!(fnops(&repo(), &["validate", "--kube-version", "1.2", warn_only]).code, 2);
+
+    let stdin_out = std::process::Command::new(env!("CARGO_BIN_EXE_fnops"))
+        .args(["validate", "-", "--format", "json"])
+        .stdin(std::fs::File::open(dir.join("secret-literal/fail.yaml")).expect("open"))
+        .output()
+        .expect("runs");
+    let json = String::from_utf8_lossy(&stdin_out.stdout);
+    assert_eq!(stdin_out.status.code(), Some(1));
+    assert!(
+        findings(&json).iter().any(|f| f["file"] == "<stdin>" && f["rule"] == "secret-literal"),
+        "{json}"
+    );
+
+    let missing = dir.join("ref-missing-configmap/fail.yaml");
+    let missing = missing.to_str().expect("utf-8");
+    assert_eq!(fnops(&repo(), &["validate", missing]).code, 1);
+    assert_eq!(fnops(&repo(), &["validate", missing, "--external", "runtime-config"]).code, 0);
+    assert_eq!(fnops(&repo(), &["validate", missing, "--ignore", "ref-missing-configmap"]).code, 0);
+
+    // Per-object suppression by annotation.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(dir.join("secret-literal/fail.yaml")).expect("read");
+    let suppressed = text.replace("image-latest'", "image-latest,secret-literal'").replace(
+        "fnops.io/ignore: probe-missing,resources-missing,security-context,image-latest",
+        "fnops.io/ignore: probe-missing,resources-missing,security-context,image-latest,secret-literal",
+    );
+    std::fs::write(tmp.path().join("d.yaml"), suppressed).expect("write");
+    assert_eq!(fnops(tmp.path(), &["validate", "d.yaml"]).code, 0);
+}
+
+#[test]
+fn several_formats_in_one_run() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let case = repo().join("tests/fixtures/rules/secret-literal/fail.yaml");
+    let sarif = tmp.path().join("out.sarif");
+    let junit = tmp.path().join("out.xml");
+    let out = fnops(
+        &repo(),
+        &[
+            "validate",
+            case.to_str().expect("utf-8"),
+            "--format",
+            "sarif",
+            "--output",
+            sarif.to_str().expect("utf-8"),
+            "--format",
+            "junit",
+            "--output",
+            junit.to_str().expect("utf-8"),
+            "--format",
+            "github",
+        ],
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.starts_with("::error file="), "{}", out.stdout);
+    assert!(std::fs::read_to_string(&sarif).expect("sarif").contains("\"version\": \"2.1.0\""));
+    assert!(std::fs::read_to_string(&junit).expect("junit").starts_with("<?xml"));
+}
+
+fn report(format: &str) -> String {
+    let out = fnops(
+        &repo(),
+        &[
+            "validate",
+            "tests/fixtures/rules/secret-literal/fail.yaml",
+            "tests/fixtures/rules/configmap-key/fail.yaml",
+            "tests/fixtures/rules/image-latest/fail.yaml",
+            "--format",
+            format,
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    out.stdout
+}
+
+#[test]
+fn golden_reports() {
+    for format in ["text", "json", "github", "junit", "sarif"] {
+        let body = report(format).replace(env!("CARGO_PKG_VERSION"), "[version]");
+        insta::with_settings!({ snapshot_suffix => format, prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!("report", body);
+        });
+    }
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_210() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/fixtures/sarif/sarif-schema-2.1.0.json"))
+            .expect("schema"),
+    )
+    .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("compiles");
+    let sarif: serde_json::Value = serde_json::from_str(&report("sarif")).expect("SARIF is JSON");
+    let errors: Vec<String> =
+        validator.iter_errors(&sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(sarif["runs"][0]["results"].as_array().map(Vec::len), Some(4));
+    // The check itself can fail: a result without a message is rejected.
+    let mut broken = sarif.clone();
+    broken["runs"][0]["results"][0].as_object_mut().expect("object").remove("message");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn junit_output_parses_as_xml() {
+    let xml = report("junit");
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), 3);
+    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("failure")).count(), 3);
+}
+
+#[test]
+fn projects_validate_as_projects() {
+    let ok = fnops(&repo(), &["validate", "."]);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    let bad = fnops(&repo(), &["validate", "tests/cases/err_unknown_field", "--format", "json"]);
+    assert_eq!(bad.code, 1);
+    assert!(findings(&bad.stdout).iter().any(|f| f["rule"] == "unknown-field" && f["line"] == 5));
+}
+
+#[test]
+fn the_rendered_examples_validate_clean_at_every_bundled_version() {
+    for version in fnops::validate::schema::bundled_versions() {
+        for tree in ["deploy/dev", "deploy/prod", "examples/course/deploy/default"] {
+            let out = fnops(&repo(), &["validate", tree, "--kube-version", version, "--format", "json"]);
+            assert_eq!(out.code, 0, "{tree} at {version}: {}", out.stdout);
+            assert!(out.stderr.contains(&format!("Kubernetes {version}")), "{}", out.stderr);
+        }
+    }
+    let env = fnops_env(&repo(), &["validate", "deploy/dev"], &[("KUBE_VERSION", "v1.31.4")]);
+    assert!(env.stderr.contains("Kubernetes 1.31"), "{}", env.stderr);
+}
