@@ -47,6 +47,10 @@ pub struct ValidateArgs {
     /// Skip a rule everywhere (repeatable); per object, use the annotation `fnops.io/ignore`
     #[arg(long, value_name = "RULE")]
     pub ignore: Vec<String>,
+    /// A JSON document shaped like the handler's input, for `input-key-unknown`; default:
+    /// the course's metrics document (a project's `function.inputSample` wins for its render)
+    #[arg(long, value_name = "FILE")]
+    pub input_sample: Option<PathBuf>,
     /// Exit 1 on warnings too
     #[arg(long)]
     pub strict_warnings: bool,

@@ -11,6 +11,7 @@ use crate::finding::display_path;
 use crate::project::Project;
 
 pub(crate) use render::build_project;
+pub(crate) use validate::read_input_sample;
 
 /// The exit-code contract: 0 clean, 1 problems found, 2 usage, I/O or internal failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -60,11 +60,23 @@ pub(crate) fn build_project(
         }
     };
     let mut findings = loaded.findings.clone();
+    // The project's own input sample (paths were checked by the loader), else the course's.
+    let sample = loaded
+        .envs
+        .iter()
+        .find_map(|e| e.project.function.input_sample.as_ref())
+        .map(|rel| super::read_input_sample(&project_dir.join(rel)));
+    let input_keys = match sample {
+        Some(Ok(keys)) => Some(keys),
+        Some(Err(e)) => return Err((fail(e), sources, Vec::new())),
+        None => None,
+    };
     for env in loaded.envs.iter().map(|e| e.env.as_str()) {
         let (apps, objects): (Vec<&RenderedFile>, Vec<&RenderedFile>) =
             files.iter().filter(|f| f.env == env).partition(|f| f.path.starts_with("argocd/"));
         let docs: Vec<Doc<'_>> = objects.iter().map(|f| Doc { node: &f.object }).collect();
-        findings.extend(validate(&docs, &sources, &Options { schemas: Some(schemas), ..Options::default() }));
+        let opts = Options { schemas: Some(schemas), input_keys: input_keys.as_ref(), ..Options::default() };
+        findings.extend(validate(&docs, &sources, &opts));
         // The Applications are ArgoCD CRDs: checked for the rules that apply to any object.
         let app_docs: Vec<Doc<'_>> = apps.iter().map(|f| Doc { node: &f.object }).collect();
         findings.extend(validate(&app_docs, &sources, &Options::default()));

@@ -60,7 +60,19 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     );
     findings.extend(loaded.findings);
     let docs: Vec<Doc<'_>> = loaded.docs.iter().map(|node| Doc { node }).collect();
-    let opts = Options { schemas: Some(&schemas), externals: &args.external, ignore: &args.ignore };
+    let input_keys = match &args.input_sample {
+        Some(path) => match read_input_sample(path) {
+            Ok(keys) => Some(keys),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
+    let opts = Options {
+        schemas: Some(&schemas),
+        externals: &args.external,
+        ignore: &args.ignore,
+        input_keys: input_keys.as_ref(),
+    };
     findings.extend(validate(&docs, &sources, &opts));
     findings.retain(|f| !args.ignore.iter().any(|r| r == f.rule));
     crate::finding::sort_dedup(&mut findings);
@@ -90,4 +102,15 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     } else {
         ExitStatus::Success
     }
+}
+
+/// The keys of a sample input document (a JSON object).
+pub(crate) fn read_input_sample(
+    path: &std::path::Path,
+) -> Result<crate::validate::python::InputKeys, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("`{}` is not JSON: {e}", path.display()))?;
+    crate::validate::python::InputKeys::from_json(&value, format!("`{}`", path.display()))
+        .ok_or_else(|| format!("`{}` is not a JSON object", path.display()))
 }

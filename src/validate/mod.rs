@@ -4,6 +4,7 @@
 //! follow references see the whole validated set.
 
 pub mod catalogue;
+pub mod python;
 mod rules;
 pub mod schema;
 
@@ -66,8 +67,11 @@ pub struct Options<'a> {
     pub schemas: Option<&'a SchemaSet>,
     /// ConfigMaps that live outside the validated set (`--external`).
     pub externals: &'a [String],
-    /// Rules suppressed everywhere (the project's `ignore` list).
+    /// Rules suppressed everywhere (`--ignore`).
     pub ignore: &'a [String],
+    /// The keys the input holds (`function.inputSample`, `--input-sample`); default: the
+    /// course's metrics document.
+    pub input_keys: Option<&'a python::InputKeys>,
 }
 
 /// Collects one object's findings.
@@ -112,6 +116,7 @@ pub fn validate(docs: &[Doc<'_>], sources: &Sources, opts: &Options<'_>) -> Vec<
                 rules::configmap::check(&mut cx, doc);
                 rules::workload::check(&mut cx, doc, docs, opts.externals);
                 rules::hygiene::check(&mut cx, doc, docs);
+                rules::python::check(&mut cx, doc, docs, opts.input_keys);
                 if let Some(schemas) = opts.schemas {
                     rules::schema::check(&mut cx, doc, schemas);
                 }
