@@ -20,8 +20,24 @@ pub enum Command {
     Render(RenderArgs),
     /// Validate Kubernetes YAML (files, directories, `-` for stdin) and fnops projects
     Validate(ValidateArgs),
+    /// ArgoCD Config Management Plugin: `generate` (run by ArgoCD) and `plugin` (install)
+    Argocd {
+        #[command(subcommand)]
+        command: ArgocdCommand,
+    },
     /// Print the JSON Schema of `fnops.yaml` (the source of `schemas/fnops.schema.json`)
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArgocdCommand {
+    /// Render the project in the current directory and print its objects (the plugin's
+    /// generate command). Environment: `ARGOCD_ENV_FNOPS_ENV`, else the `env` parameter in
+    /// `ARGOCD_APP_PARAMETERS`, else the project's only one; `ARGOCD_APP_NAMESPACE` is the default
+    /// namespace; `KUBE_VERSION` picks the schemas. On error: nothing on stdout, one line on stderr.
+    Generate,
+    /// Print the plugin's `plugin.yaml` (as a ConfigMap) and the argocd-repo-server sidecar patch
+    Plugin,
 }
 
 #[derive(Debug, Args)]

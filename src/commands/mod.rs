@@ -1,5 +1,6 @@
 //! Commands: wire the stages together and map outcomes to exit codes.
 
+mod argocd;
 mod render;
 mod validate;
 
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> u8 {
     let status = match cli.command {
         Command::Render(args) => render::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::Argocd { command } => argocd::run(&command),
         Command::Schema => {
             print_stdout(&project_schema());
             ExitStatus::Success

@@ -29,14 +29,21 @@ pub(crate) fn build_project(
     out: Option<&Path>,
     templates: Option<&Path>,
     schemas: &SchemaSet,
+    default_namespace: Option<&str>,
 ) -> Result<Built, (ExitStatus, Sources, Vec<Finding>)> {
-    let loaded = match load(project_dir, env) {
+    let mut loaded = match load(project_dir, env) {
         Ok(loaded) => loaded,
         Err(e) => return Err((fail(e), Sources::default(), Vec::new())),
     };
     let mut sources = loaded.sources.clone();
     if loaded.findings.iter().any(|f| f.severity == Severity::Error) {
         return Err((ExitStatus::Failure, sources, loaded.findings));
+    }
+    // The plugin's `ARGOCD_APP_NAMESPACE`: objects of a project without a namespace go there.
+    if let Some(ns) = default_namespace {
+        for env in &mut loaded.envs {
+            env.project.namespace.get_or_insert_with(|| ns.to_owned());
+        }
     }
     let templates = match load_templates(templates) {
         Ok(t) => t,
@@ -97,6 +104,7 @@ pub(crate) fn run(args: &RenderArgs) -> ExitStatus {
         args.out.as_deref(),
         args.templates.as_deref(),
         &schemas,
+        None,
     ) {
         Ok(built) => built,
         Err((status, sources, findings)) => {

@@ -29,7 +29,7 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     for path in paths {
         if path.is_dir() && path.join(PROJECT_FILE).is_file() {
             // A project: its file, its environments and the render, in memory.
-            match build_project(&path, None, None, None, &schemas) {
+            match build_project(&path, None, None, None, &schemas, None) {
                 Ok(built) => {
                     sources.extend(&built.sources);
                     files.extend(built.files.iter().map(|f| f.path.clone()));

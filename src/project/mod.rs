@@ -9,5 +9,5 @@ mod load;
 mod merge;
 pub mod model;
 
-pub use load::{EnvProject, FunctionSource, LoadError, Loaded, PROJECT_FILE, load};
+pub use load::{DEFAULT_ENV, EnvProject, FunctionSource, LoadError, Loaded, PROJECT_FILE, load};
 pub use model::Project;

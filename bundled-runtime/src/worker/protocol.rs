@@ -104,7 +104,10 @@ mod tests {
     #[test]
     fn call_frames_match_the_generic_encoding() {
         let input = b"{\"a\": 1}";
-        assert_eq!(decode(&encode_call(input)), decode(&encode(&serde_json::json!({"op": "call"}), &[input])));
+        assert_eq!(
+            decode(&encode_call(input)),
+            decode(&encode(&serde_json::json!({"op": "call"}), &[input]))
+        );
     }
 
     #[tokio::test]
