@@ -25,8 +25,27 @@ pub enum Command {
         #[command(subcommand)]
         command: ArgocdCommand,
     },
+    /// Create a working project (fnops.yaml, the metrics handler, an environment, pre-commit)
+    Init(InitArgs),
+    /// What a validation rule checks, why, and how to fix it; all rules without an argument
+    Explain {
+        /// A rule id, e.g. `subpath-key`
+        rule: Option<String>,
+    },
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Print the JSON Schema of `fnops.yaml` (the source of `schemas/fnops.schema.json`)
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to create the project (created when missing); existing files are never overwritten
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +86,9 @@ pub struct ValidateArgs {
     /// the course's metrics document (a project's `function.inputSample` wins for its render)
     #[arg(long, value_name = "FILE")]
     pub input_sample: Option<PathBuf>,
+    /// Check only the files given, without the other manifests of their directories as context
+    #[arg(long)]
+    pub no_context: bool,
     /// Exit 1 on warnings too
     #[arg(long)]
     pub strict_warnings: bool,

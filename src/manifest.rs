@@ -60,6 +60,42 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
     Ok(files)
 }
 
+/// The other manifest files in the directories of the given files (not recursive): the
+/// context that lets references from and to the given files resolve.
+pub fn siblings(given: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
+    let given_set: std::collections::BTreeSet<&PathBuf> = given.iter().collect();
+    let mut dirs: Vec<PathBuf> = given
+        .iter()
+        .filter(|p| p.as_os_str() != "-" && p.is_file())
+        .map(|p| {
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let mut found = Vec::new();
+    for dir in dirs {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|source| ManifestError::Io { path: dir.display().to_string(), source })?;
+        let mut names: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        names.sort();
+        for path in names {
+            let is_given = given_set.contains(&path) || given_set.iter().any(|g| same_file(g, &path));
+            let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if path.is_file() && is_manifest_file(&path) && !is_given && !hidden {
+                found.push(path);
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, ManifestError> {
     let io = |source| ManifestError::Io { path: path.display().to_string(), source };
     if path.as_os_str() == "-" {
@@ -77,7 +113,8 @@ fn read(path: &Path) -> Result<Vec<u8>, ManifestError> {
     std::fs::read(path).map_err(io)
 }
 
-fn display(path: &Path) -> String {
+/// A path as findings name it: as given, `/` separators, no leading `./`; `<stdin>` for `-`.
+pub fn display(path: &Path) -> String {
     if path.as_os_str() == "-" {
         return "<stdin>".into();
     }

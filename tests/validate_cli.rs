@@ -31,7 +31,13 @@ fn every_rule_has_a_failing_case_and_a_passing_near_miss() {
         let rule = case.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
         let fail = fnops(
             &repo(),
-            &["validate", case.join("fail.yaml").to_str().expect("utf-8"), "--format", "json"],
+            &[
+                "validate",
+                case.join("fail.yaml").to_str().expect("utf-8"),
+                "--format",
+                "json",
+                "--no-context",
+            ],
         );
         let got: BTreeSet<String> = findings(&fail.stdout).iter().map(summary).collect();
         let expected: BTreeSet<String> = std::fs::read_to_string(case.join("expected.txt"))
@@ -46,7 +52,13 @@ fn every_rule_has_a_failing_case_and_a_passing_near_miss() {
         assert_eq!(fail.code, if is_error { 1 } else { 0 }, "{rule}: exit code\n{}", fail.stderr);
         let pass = fnops(
             &repo(),
-            &["validate", case.join("pass.yaml").to_str().expect("utf-8"), "--format", "json"],
+            &[
+                "validate",
+                case.join("pass.yaml").to_str().expect("utf-8"),
+                "--format",
+                "json",
+                "--no-context",
+            ],
         );
         assert_eq!(
             findings(&pass.stdout),
@@ -230,4 +242,24 @@ fn the_rendered_examples_validate_clean_at_every_bundled_version() {
     }
     let env = fnops_env(&repo(), &["validate", "deploy/dev"], &[("KUBE_VERSION", "v1.31.4")]);
     assert!(env.stderr.contains("Kubernetes 1.31"), "{}", env.stderr);
+}
+
+/// Files named one by one bring their directory's other manifests as context: references
+/// resolve, and a change that breaks a reference elsewhere is reported there.
+#[test]
+fn single_files_are_checked_with_their_directory_as_context() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    common::copy_tree(&repo().join("deploy/dev"), tmp.path());
+    let alone = fnops(tmp.path(), &["validate", "deployment-serverless-redis.yaml", "--format", "json"]);
+    assert_eq!(alone.code, 0, "{}", alone.stdout);
+    assert!(alone.stderr.contains("(with 3 for context)"), "{}", alone.stderr);
+    // The ConfigMap loses the key the Deployment reads: the Deployment's reference breaks.
+    let cm = tmp.path().join("configmap-outputkey.yaml");
+    let text = std::fs::read_to_string(&cm).expect("read");
+    std::fs::write(&cm, text.replace("REDIS_OUTPUT_KEY:", "OUTPUT_KEY:")).expect("write");
+    let changed = fnops(tmp.path(), &["validate", "configmap-outputkey.yaml", "--format", "json"]);
+    assert_eq!(changed.code, 1, "{}", changed.stdout);
+    let got: Vec<String> =
+        findings(&changed.stdout).iter().map(|f| format!("{} {}", f["rule"], f["file"])).collect();
+    assert_eq!(got, vec!["\"ref-missing-key\" \"deployment-serverless-redis.yaml\""]);
 }

@@ -1,6 +1,8 @@
 //! Commands: wire the stages together and map outcomes to exit codes.
 
 mod argocd;
+mod explain;
+mod init;
 mod render;
 mod validate;
 
@@ -33,6 +35,15 @@ pub fn run(cli: Cli) -> u8 {
         Command::Render(args) => render::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Argocd { command } => argocd::run(&command),
+        Command::Init(args) => init::run(&args),
+        Command::Explain { rule } => explain::run(rule.as_deref()),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "fnops", &mut out);
+            print_stdout(&String::from_utf8_lossy(&out));
+            ExitStatus::Success
+        }
         Command::Schema => {
             print_stdout(&project_schema());
             ExitStatus::Success

@@ -27,6 +27,14 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     let mut files: Vec<String> = Vec::new();
     let mut manifest_paths = Vec::new();
     for path in paths {
+        // `fnops.yaml` itself (as pre-commit passes it) means its project.
+        let path = match path.file_name() {
+            Some(name) if name == PROJECT_FILE && path.is_file() => path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), PathBuf::from),
+            _ => path,
+        };
         if path.is_dir() && path.join(PROJECT_FILE).is_file() {
             // A project: its file, its environments and the render, in memory.
             match build_project(&path, None, None, None, &schemas, None) {
@@ -49,7 +57,21 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
-    let loaded = match manifest::load(&expanded, &mut sources) {
+    // Files named one by one (pre-commit, a pull request's changes) bring their directories'
+    // other manifests as context, so references resolve.
+    let explicit: Vec<PathBuf> = if args.no_context {
+        Vec::new()
+    } else {
+        manifest_paths.iter().filter(|p| !p.is_dir()).cloned().collect()
+    };
+    let context = match manifest::siblings(&explicit) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let context_names: std::collections::BTreeSet<String> =
+        context.iter().map(|p| manifest::display(p)).collect();
+    let all: Vec<PathBuf> = expanded.iter().chain(context.iter()).cloned().collect();
+    let loaded = match manifest::load(&all, &mut sources) {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -75,6 +97,11 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     };
     findings.extend(validate(&docs, &sources, &opts));
     findings.retain(|f| !args.ignore.iter().any(|r| r == f.rule));
+    // Context files report only what the given files can have broken in them: references.
+    findings.retain(|f| {
+        !context_names.contains(&f.file)
+            || matches!(f.rule, "ref-missing-configmap" | "ref-missing-key" | "subpath-key")
+    });
     crate::finding::sort_dedup(&mut findings);
 
     let formats = if args.format.is_empty() { vec![Format::Text] } else { args.format.clone() };
@@ -91,10 +118,12 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     }
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = findings.len() - errors;
+    let with_context =
+        if context.is_empty() { String::new() } else { format!(" (with {} for context)", context.len()) };
     eprintln!(
-        "checked {} documents in {} files against Kubernetes {}: {errors} errors, {warnings} warnings",
+        "checked {} documents in {} files{with_context} against Kubernetes {}: {errors} errors, {warnings} warnings",
         docs.len(),
-        loaded.files,
+        loaded.files - context.len(),
         schemas.version()
     );
     if errors > 0 || (args.strict_warnings && warnings > 0) {

@@ -9,5 +9,6 @@ mod load;
 mod merge;
 pub mod model;
 
+pub(crate) use load::did_you_mean;
 pub use load::{DEFAULT_ENV, EnvProject, FunctionSource, LoadError, Loaded, PROJECT_FILE, load};
 pub use model::Project;

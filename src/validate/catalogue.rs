@@ -108,6 +108,30 @@ pub const RULES: &[Rule] = &[
         "Move the value to a Secret and use `valueFrom.secretKeyRef`.",
     ),
     rule(
+        "python-syntax",
+        E,
+        "The Python code a runtime loads from a ConfigMap does not parse.",
+        "Fix the code at the line shown (it is mapped into the YAML); the runtime would fail to import it and crash-loop.",
+    ),
+    rule(
+        "handler-missing",
+        E,
+        "The module defines no top-level entry point (`handler`, or the configured `HANDLER_FUNCTION`).",
+        "Define `def handler(input, context):` at module level, or point `HANDLER_FUNCTION` at the function you have.",
+    ),
+    rule(
+        "handler-signature",
+        E,
+        "The entry point cannot be called as `handler(input, context)`.",
+        "Take exactly two positional parameters; give any others defaults.",
+    ),
+    rule(
+        "input-key-unknown",
+        W,
+        "The handler reads an input key the input never holds.",
+        "Fix the key (the course handout misspelled `net_io_counters_eth0-bytes_sent1`); declare your input with `function.inputSample` or `--input-sample`.",
+    ),
+    rule(
         "image-latest",
         W,
         "An image has no tag or uses `:latest`.",
