@@ -27,6 +27,8 @@ pub enum Command {
     },
     /// Create a working project (fnops.yaml, the metrics handler, an environment, pre-commit)
     Init(InitArgs),
+    /// Run the project's handler locally (no Redis) through the runtime's Python worker
+    Invoke(InvokeArgs),
     /// What a validation rule checks, why, and how to fix it; all rules without an argument
     Explain {
         /// A rule id, e.g. `subpath-key`
@@ -39,6 +41,28 @@ pub enum Command {
     },
     /// Print the JSON Schema of `fnops.yaml` (the source of `schemas/fnops.schema.json`)
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// Directory holding `fnops.yaml`
+    #[arg(default_value = ".")]
+    pub project_dir: PathBuf,
+    /// Environment whose project settings to use; default: the first
+    #[arg(long)]
+    pub env: Option<String>,
+    /// One input document (JSON); default: the course's metrics sample
+    #[arg(long, conflicts_with = "series")]
+    pub input: Option<PathBuf>,
+    /// A series of inputs, one JSON document per line, called in order with one `context`
+    #[arg(long)]
+    pub series: Option<PathBuf>,
+    /// Expected outputs, one JSON document per line (`null` for nothing written); exit 1 on a mismatch
+    #[arg(long)]
+    pub expect: Option<PathBuf>,
+    /// Python interpreter for the worker
+    #[arg(long, default_value = "python3", env = "PYTHON")]
+    pub python: String,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +110,10 @@ pub struct ValidateArgs {
     /// the course's metrics document (a project's `function.inputSample` wins for its render)
     #[arg(long, value_name = "FILE")]
     pub input_sample: Option<PathBuf>,
+    /// Check only the manifest files changed since this Git revision (e.g. the pull request's
+    /// base), with their directories as context; PATHs, if given, narrow the search
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
     /// Check only the files given, without the other manifests of their directories as context
     #[arg(long)]
     pub no_context: bool,

@@ -73,3 +73,63 @@ fn completions_for_common_shells() {
         assert!(out.stdout.contains("validate") && out.stdout.contains("render"), "{shell}");
     }
 }
+
+/// A project whose handler is `source`, in a temp dir.
+fn project_with(source: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join("fnops.yaml"),
+        "function: {source: h.py}\nredis: {host: r, outputKey: o}\n",
+    )
+    .expect("write");
+    std::fs::write(tmp.path().join("h.py"), source).expect("write");
+    tmp
+}
+
+#[test]
+fn invoke_runs_the_handler_through_the_worker_and_compares_outputs() {
+    let series = repo().join("tests/fixtures/metrics/series-8cpu-36.jsonl");
+    let series = series.to_str().expect("utf-8");
+    // Expected values come from the reference loop with the course runtime's semantics.
+    let reference = std::process::Command::new("python3")
+        .arg(repo().join("benches/reference_runtime.py"))
+        .args(["--module", repo().join("functions/metrics.py").to_str().expect("utf-8"), "--series", series])
+        .output()
+        .expect("python3");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let expect = tmp.path().join("expected.jsonl");
+    std::fs::write(&expect, &reference.stdout).expect("write");
+    let out = fnops(&repo(), &["invoke", "--series", series, "--expect", expect.to_str().expect("utf-8")]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("36 calls, 0 failed"), "{}", out.stderr);
+    assert!(!out.stdout.contains("warning"), "a filling window is not a leak:\n{}", out.stdout);
+
+    let mut lines: Vec<String> =
+        String::from_utf8_lossy(&reference.stdout).lines().map(str::to_owned).collect();
+    lines[3] = "{\"percent-network-egress\": 0}".into();
+    std::fs::write(&expect, lines.join("\n")).expect("write");
+    let mismatch =
+        fnops(&repo(), &["invoke", "--series", series, "--expect", expect.to_str().expect("utf-8")]);
+    assert_eq!(mismatch.code, 1);
+    assert!(mismatch.stdout.contains("# expected: {\"percent-network-egress\": 0}"), "{}", mismatch.stdout);
+}
+
+#[test]
+fn invoke_flags_exceptions_falsy_results_non_json_and_growing_state() {
+    let project = project_with(
+        "import math\n\ndef handler(input, context):\n    n = context.env.get('n', 0) + 1\n    context.env['n'] = n\n    context.env['blob'] = context.env.get('blob', 'x' * 40000) * 2\n    if n == 2:\n        raise KeyError('net_io_counters_eth0-bytes_sent1')\n    if n == 3:\n        return None\n    if n == 4:\n        return {'x': math.nan}\n    return {'n': n}\n",
+    );
+    let series = project.path().join("series.jsonl");
+    std::fs::write(&series, "{}\n".repeat(9)).expect("write");
+    let out = fnops(project.path(), &["invoke", "--series", "series.jsonl"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("call 2: handler error: KeyError: 'net_io_counters_eth0-bytes_sent1'"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("call 3: the result is falsy"), "{}", out.stdout);
+    assert!(out.stdout.contains("call 4: output error: the result is not JSON"), "{}", out.stdout);
+    assert!(out.stdout.contains("warning: context.env grew on each of the last 5 calls"), "{}", out.stdout);
+    assert!(out.stderr.contains("9 calls, 2 failed"), "{}", out.stderr);
+}

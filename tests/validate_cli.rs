@@ -263,3 +263,40 @@ fn single_files_are_checked_with_their_directory_as_context() {
         findings(&changed.stdout).iter().map(|f| format!("{} {}", f["rule"], f["file"])).collect();
     assert_eq!(got, vec!["\"ref-missing-key\" \"deployment-serverless-redis.yaml\""]);
 }
+
+#[test]
+fn changed_since_checks_what_a_pull_request_touched() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    common::copy_tree(&repo().join("deploy"), &dir.join("deploy"));
+    std::fs::write(dir.join("notes.yaml"), "not: a manifest\n").expect("write");
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    // The pull request renames a key in one ConfigMap: the Deployment beside it now breaks.
+    let cm = dir.join("deploy/dev/configmap-outputkey.yaml");
+    let text = std::fs::read_to_string(&cm).expect("read");
+    std::fs::write(&cm, text.replace("REDIS_OUTPUT_KEY:", "OUTPUT_KEY:")).expect("write");
+    git(&["commit", "-q", "-am", "change"]);
+    let out = fnops(dir, &["validate", "--changed-since", "HEAD~1", "--format", "json"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let got: Vec<String> =
+        findings(&out.stdout).iter().map(|f| format!("{} {}", f["rule"], f["file"])).collect();
+    assert_eq!(got, vec!["\"ref-missing-key\" \"deploy/dev/deployment-serverless-redis.yaml\""]);
+    assert!(out.stderr.contains("checked") && out.stderr.contains("in 1 files"), "{}", out.stderr);
+    // Nothing changed since HEAD: nothing to check, success.
+    let none = fnops(dir, &["validate", "--changed-since", "HEAD"]);
+    assert_eq!(none.code, 0, "{}", none.stderr);
+}

@@ -3,6 +3,7 @@
 mod argocd;
 mod explain;
 mod init;
+mod invoke;
 mod render;
 mod validate;
 
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Validate(args) => validate::run(&args),
         Command::Argocd { command } => argocd::run(&command),
         Command::Init(args) => init::run(&args),
+        Command::Invoke(args) => invoke::run(&args),
         Command::Explain { rule } => explain::run(rule.as_deref()),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

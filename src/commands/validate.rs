@@ -19,8 +19,14 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
         Err(e) => return fail(format_args!("`--kube-version`: {e}")),
     };
     let schemas = SchemaSet::new(version, args.schema_dir.clone());
-    let paths: Vec<PathBuf> =
-        if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let paths: Vec<PathBuf> = match &args.changed_since {
+        Some(rev) => match changed_files(rev, &args.paths) {
+            Ok(files) => files,
+            Err(e) => return fail(e),
+        },
+        None if args.paths.is_empty() => vec![PathBuf::from(".")],
+        None => args.paths.clone(),
+    };
 
     let mut sources = Sources::default();
     let mut findings: Vec<Finding> = Vec::new();
@@ -142,4 +148,39 @@ pub(crate) fn read_input_sample(
         serde_json::from_str(&text).map_err(|e| format!("`{}` is not JSON: {e}", path.display()))?;
     crate::validate::python::InputKeys::from_json(&value, format!("`{}`", path.display()))
         .ok_or_else(|| format!("`{}` is not a JSON object", path.display()))
+}
+
+/// Manifest files added, copied, modified or renamed since `rev` (deleted ones cannot be
+/// checked, but their referrers are, through the directory context), under `within` if given.
+fn changed_files(rev: &str, within: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let git = |args: &[&str]| -> Result<String, String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| format!("`--changed-since` needs git: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`git {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let listed = git(&["diff", "--name-only", "--diff-filter=ACMRT", "-z", rev, "--"])?;
+    let within: Vec<PathBuf> = within.iter().map(|p| crate::tree::absolute(p)).collect();
+    let mut files = Vec::new();
+    for name in listed.split('\0').filter(|n| !n.is_empty()) {
+        let abs = top.join(name);
+        let is_manifest =
+            abs.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+        if !is_manifest || !abs.is_file() || !(within.is_empty() || within.iter().any(|w| abs.starts_with(w)))
+        {
+            continue;
+        }
+        files.push(abs.strip_prefix(&cwd).map(std::path::Path::to_path_buf).unwrap_or(abs));
+    }
+    Ok(files)
 }

@@ -56,6 +56,9 @@ pub struct Reply {
     pub state_error: Option<String>,
     #[serde(default)]
     pub mtime: Option<String>,
+    /// `env_size`: the pickled size of `context.env`.
+    #[serde(default)]
+    pub bytes: Option<u64>,
     #[serde(default)]
     pub lens: Vec<usize>,
 }

@@ -229,6 +229,11 @@ def main():
                 _send({"ok": True})
             elif op == "ping":
                 _send({"ok": True})
+            elif op == "env_size":
+                try:
+                    _send({"ok": True, "bytes": len(pickle.dumps(worker.context.env, protocol=pickle.HIGHEST_PROTOCOL))})
+                except Exception as exc:
+                    _send({"ok": False, "kind": "state", "error": "context.env cannot be pickled (%s: %s)" % (type(exc).__name__, exc)})
             else:
                 _send({"ok": False, "kind": "protocol", "error": "unknown op %r" % op})
         except BaseException as exc:

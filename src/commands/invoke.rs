@@ -1,0 +1,168 @@
+//! `fnops invoke`: run the project's handler locally, without Redis, through the runtime's own
+//! Python worker (the `fnops-runtime` library, not a second implementation).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fnops_runtime::worker::{InitConfig, Worker};
+
+use super::{ExitStatus, fail, print_stdout};
+use crate::cli::InvokeArgs;
+use crate::project::{FunctionSource, load};
+
+const COURSE_SAMPLE: &str = include_str!("../../tests/fixtures/metrics/course-2023-16cpu.json");
+/// `context.env` that grew on each of this many calls, at least doubling over them, to more
+/// than [`GROWTH_MIN_BYTES`], is reported: a window that fills up stops; this does not.
+const GROWTH_WARNING: usize = 5;
+const GROWTH_MIN_BYTES: u64 = 64 * 1024;
+
+/// The inputs: one file, a JSON-lines series, or the course's metrics sample.
+fn inputs(args: &InvokeArgs) -> Result<Vec<String>, String> {
+    let read =
+        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()));
+    Ok(match (&args.input, &args.series) {
+        (Some(file), _) => vec![read(file)?],
+        (None, Some(series)) => {
+            read(series)?.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()
+        }
+        (None, None) => vec![COURSE_SAMPLE.to_owned()],
+    })
+}
+
+fn init_config(source: &FunctionSource, handler: &str) -> InitConfig {
+    let (module_path, sys_path) = match source {
+        FunctionSource::File { path, .. } => (
+            (!handler.contains('.') || handler.starts_with("usermodule."))
+                .then(|| path.display().to_string()),
+            vec![path.parent().map(|p| p.display().to_string()).unwrap_or_default()],
+        ),
+        // A package is imported from its parent directory: `pkg.module.function`.
+        FunctionSource::Dir { path } => {
+            (None, vec![path.parent().map(|p| p.display().to_string()).unwrap_or_default()])
+        }
+    };
+    InitConfig {
+        module_path,
+        sys_path,
+        handler: handler.to_owned(),
+        host: "localhost".into(),
+        port: 6379,
+        input_key: "metrics".into(),
+        output_key: Some("output".into()),
+        allow_nan: false,
+        state_json: false,
+        zip_path: None,
+    }
+}
+
+pub(crate) fn run(args: &InvokeArgs) -> ExitStatus {
+    let loaded = match load(&args.project_dir, args.env.as_deref()) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    if let Some(f) = loaded.findings.first() {
+        return fail(format_args!("{}:{}:{}: {}", f.file, f.line, f.column, f.message));
+    }
+    let Some(env) = loaded.envs.first() else { return fail("the project has no environment to invoke") };
+    let inputs = match inputs(args) {
+        Ok(i) => i,
+        Err(e) => return fail(e),
+    };
+    let expected = match &args.expect {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => Some(t.lines().map(str::to_owned).collect::<Vec<_>>()),
+            Err(e) => return fail(format_args!("cannot read `{}`: {e}", p.display())),
+        },
+        None => None,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    let init = init_config(&env.source, &env.project.function.handler);
+    runtime.block_on(invoke(&init, &inputs, expected.as_deref(), &args.python))
+}
+
+async fn invoke(
+    init: &InitConfig,
+    inputs: &[String],
+    expected: Option<&[String]>,
+    python: &str,
+) -> ExitStatus {
+    let timeout = Duration::from_secs(600);
+    let mut worker = match Worker::start(python, &[], init, timeout).await {
+        Ok(w) => w,
+        Err(e) => return fail(format_args!("cannot load the handler: {e}")),
+    };
+    let (mut failures, mut warned) = (0usize, false);
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut report = String::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let started = Instant::now();
+        let result = worker.call(input.as_bytes(), timeout).await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let (line, output) = match result {
+            Err(e) => {
+                failures += 1;
+                (format!("call {}: worker failed: {e}", i + 1), None)
+            }
+            Ok((reply, payloads)) if !reply.ok => {
+                failures += 1;
+                let what = reply.error.unwrap_or_default();
+                let detail = reply.traceback.map(|t| format!("\n{}", t.trim_end())).unwrap_or_default();
+                (
+                    format!("call {}: {} error: {what}{detail}", i + 1, reply.kind.unwrap_or_default()),
+                    payloads.into_iter().next(),
+                )
+            }
+            Ok((reply, _)) if !reply.truthy => (
+                format!("call {}: the result is falsy: nothing would be written", i + 1),
+                Some(b"null".to_vec()),
+            ),
+            Ok((_, payloads)) => {
+                let out = payloads.into_iter().next().unwrap_or_default();
+                (String::from_utf8_lossy(&out).into_owned(), Some(out))
+            }
+        };
+        let size = match worker.request(&serde_json::json!({"op": "env_size"}), &[], timeout).await {
+            Ok((reply, _)) if reply.ok => reply.bytes,
+            _ => None,
+        };
+        let size_text = size.map_or_else(|| "not picklable".to_owned(), |b| format!("{b} B"));
+        report.push_str(&format!("{line}\n  # {ms:.2} ms, context.env {size_text}\n"));
+        if let Some(now) = size {
+            sizes.push(now);
+            let recent = &sizes[sizes.len().saturating_sub(GROWTH_WARNING + 1)..];
+            let growing = recent.len() == GROWTH_WARNING + 1 && recent.windows(2).all(|w| w[1] > w[0]);
+            if growing && now >= 2 * recent[0] && now > GROWTH_MIN_BYTES && !warned {
+                warned = true;
+                report.push_str(&format!(
+                    "  # warning: context.env grew on each of the last {GROWTH_WARNING} calls, from {} B to {now} B: state that grows forever ends in an OOM kill\n",
+                    recent[0]
+                ));
+            }
+        }
+        if let Some(exp) = expected.and_then(|e| e.get(i)) {
+            let got = output.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+            if !same_json(&got, exp) {
+                failures += 1;
+                report.push_str(&format!("  # expected: {exp}\n"));
+            }
+        }
+    }
+    worker.kill().await;
+    print_stdout(&report);
+    eprintln!("{} calls, {failures} failed", inputs.len());
+    if failures > 0 { ExitStatus::Failure } else { ExitStatus::Success }
+}
+
+/// Outputs compare as JSON values (so key order and spacing do not matter).
+fn same_json(got: &str, expected: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(got),
+        serde_json::from_str::<serde_json::Value>(expected),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => got.trim() == expected.trim(),
+    }
+}
