@@ -2,7 +2,38 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
+
+/// Parse the process arguments (exits 2 on a usage error, as clap does).
+pub fn parse() -> Cli {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Command::Validate(args), Some(("validate", sub))) = (&mut cli.command, matches.subcommand()) {
+        let formats: Vec<usize> = sub.indices_of("format").map(Iterator::collect).unwrap_or_default();
+        let outputs: Vec<usize> = sub.indices_of("output").map(Iterator::collect).unwrap_or_default();
+        args.reports = pair_reports(&args.format, &formats, &args.output, &outputs);
+    }
+    cli
+}
+
+/// Each `--output` belongs to the nearest `--format` before it; an output with no format
+/// before it is kept with `Text` so the command can refuse it.
+fn pair_reports(
+    formats: &[crate::report::Format],
+    format_at: &[usize],
+    outputs: &[PathBuf],
+    output_at: &[usize],
+) -> Vec<(crate::report::Format, Option<PathBuf>)> {
+    let mut reports: Vec<(crate::report::Format, Option<PathBuf>)> =
+        formats.iter().map(|f| (*f, None)).collect();
+    for (path, at) in outputs.iter().zip(output_at) {
+        match format_at.iter().rposition(|f| f < at) {
+            Some(i) if reports[i].1.is_none() => reports[i].1 = Some(path.clone()),
+            _ => reports.push((crate::report::Format::Text, Some(path.clone()))),
+        }
+    }
+    reports
+}
 
 const EXIT_CODES: &str = "Exit codes:\n  0  success (the tree is up to date, the project is valid)\n  1  the project or the rendered output is invalid, or `--check` found a stale tree\n  2  usage, I/O or internal error";
 
@@ -88,12 +119,15 @@ pub struct ValidateArgs {
     /// Files and directories to check (`.yaml`, `.yml`, `.json`); `-` reads stdin. A directory
     /// holding `fnops.yaml` is checked as a project (project file, environments, render).
     pub paths: Vec<PathBuf>,
-    /// Output format; repeat it with `--output` to write several reports in one run
+    /// Output format; repeat it to write several reports in one run
     #[arg(long, value_enum)]
     pub format: Vec<crate::report::Format>,
-    /// Write the report of the matching `--format` (first to first) to FILE instead of stdout
+    /// Write the report of the `--format` just before it to FILE instead of stdout
     #[arg(long, value_name = "FILE")]
     pub output: Vec<PathBuf>,
+    /// Each report with its file (`None`: stdout), filled by [`parse`] from argument positions.
+    #[arg(skip)]
+    pub reports: Vec<(crate::report::Format, Option<PathBuf>)>,
     /// Kubernetes version of the schemas (`1.31`); default: the newest bundled
     #[arg(long, env = "KUBE_VERSION")]
     pub kube_version: Option<String>,
@@ -145,4 +179,32 @@ pub struct RenderArgs {
     /// Kubernetes version of the schemas the render is checked against; default: the newest
     #[arg(long, env = "KUBE_VERSION")]
     pub kube_version: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Format::{Github, Junit, Sarif, Text};
+
+    #[test]
+    fn outputs_attach_to_the_format_before_them() {
+        let p = |s: &str| PathBuf::from(s);
+        // --format github --format sarif --output a.sarif
+        assert_eq!(
+            pair_reports(&[Github, Sarif], &[2, 4], &[p("a.sarif")], &[6]),
+            vec![(Github, None), (Sarif, Some(p("a.sarif")))]
+        );
+        // --format sarif --output a --format junit --output b --format github
+        assert_eq!(
+            pair_reports(&[Sarif, Junit, Github], &[2, 6, 10], &[p("a"), p("b")], &[4, 8]),
+            vec![(Sarif, Some(p("a"))), (Junit, Some(p("b"))), (Github, None)]
+        );
+        // an --output before any --format is kept apart, to be refused
+        assert_eq!(pair_reports(&[Text], &[4], &[p("x")], &[2]).len(), 2);
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -1,6 +1,3 @@
-use clap::Parser as _;
-
 fn main() -> std::process::ExitCode {
-    let cli = fnops::cli::Cli::parse();
-    std::process::ExitCode::from(fnops::run(cli))
+    std::process::ExitCode::from(fnops::run(fnops::cli::parse()))
 }

@@ -148,8 +148,16 @@ pub fn load(files: &[PathBuf], sources: &mut Sources) -> Result<Loaded, Manifest
             }
         }
     }
-    let parsed: Vec<(u32, Result<Vec<Node>, crate::yaml::YamlError>)> =
-        ids.par_iter().map(|&id| (id, parse_stream(sources.text(id), id, Schema::Kubernetes11))).collect();
+    let progress = Progress::start("parsing", ids.len());
+    let parsed: Vec<(u32, Result<Vec<Node>, crate::yaml::YamlError>)> = ids
+        .par_iter()
+        .map(|&id| {
+            let result = parse_stream(sources.text(id), id, Schema::Kubernetes11);
+            progress.tick();
+            (id, result)
+        })
+        .collect();
+    progress.finish();
     let mut docs = Vec::new();
     for (_, result) in parsed {
         match result {
@@ -163,4 +171,55 @@ pub fn load(files: &[PathBuf], sources: &mut Sources) -> Result<Loaded, Manifest
 /// A position at the start of a file (for findings about a whole file).
 pub fn file_start(id: u32) -> Loc {
     Loc { file: id, line: 1, col: 1, len: 1 }
+}
+
+/// A progress line on stderr for long runs, only when stderr is a terminal (never in pipes or
+/// CI logs). Workers tick an atomic counter; one thread redraws every 100 ms.
+pub struct Progress {
+    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    drawer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Shown for at least this many items.
+    const MIN_ITEMS: usize = 500;
+
+    pub fn start(what: &'static str, total: usize) -> Progress {
+        use std::io::IsTerminal as _;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        if total < Self::MIN_ITEMS || !std::io::stderr().is_terminal() {
+            return Progress { done, stop: None, drawer: None };
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let counter = done.clone();
+        let drawer = std::thread::spawn(move || {
+            loop {
+                let n = counter.load(std::sync::atomic::Ordering::Relaxed);
+                let width = 30;
+                let filled = n * width / total.max(1);
+                eprint!(
+                    "\r{what} [{}{}] {n}/{total}",
+                    "#".repeat(filled),
+                    " ".repeat(width - filled.min(width))
+                );
+                if rx.recv_timeout(std::time::Duration::from_millis(100)).is_ok() {
+                    eprint!("\r\x1b[2K");
+                    return;
+                }
+            }
+        });
+        Progress { done, stop: Some(tx), drawer: Some(drawer) }
+    }
+
+    pub fn tick(&self) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn finish(mut self) {
+        if let (Some(stop), Some(drawer)) = (self.stop.take(), self.drawer.take()) {
+            let _ = stop.send(());
+            let _ = drawer.join();
+        }
+    }
 }

@@ -11,8 +11,12 @@ use crate::report::{self, Format};
 use crate::validate::{Doc, Options, SchemaSet, validate};
 
 pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
-    if args.output.len() > args.format.len().max(1) {
-        return fail("give one `--format` for each `--output`");
+    let mut reports = args.reports.clone();
+    if reports.is_empty() {
+        reports = args.format.iter().map(|f| (*f, None)).collect();
+    }
+    if reports.len() > args.format.len().max(1) || (args.format.is_empty() && !args.output.is_empty()) {
+        return fail("each `--output` needs a `--format` before it");
     }
     let version = match crate::validate::schema::resolve_version(args.kube_version.as_deref()) {
         Ok(v) => v,
@@ -110,10 +114,12 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     });
     crate::finding::sort_dedup(&mut findings);
 
-    let formats = if args.format.is_empty() { vec![Format::Text] } else { args.format.clone() };
-    for (i, format) in formats.iter().enumerate() {
+    if reports.is_empty() {
+        reports.push((Format::Text, None));
+    }
+    for (format, output) in &reports {
         let text = report::render(*format, &findings, &sources, &files);
-        match args.output.get(i) {
+        match output {
             Some(path) => {
                 if let Err(e) = std::fs::write(path, text) {
                     return fail(format_args!("cannot write `{}`: {e}", path.display()));
