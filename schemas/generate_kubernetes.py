@@ -77,8 +77,12 @@ def main():
                     kinds[f"{api[0]}/{kind[0]}"] = intern(schema)
             versions[version] = {"defs": {n: intern(s) for n, s in sorted(defs.items())}, "kinds": dict(sorted(kinds.items()))}
 
-    bundle = '{"source":%s,"versions":%s,"pool":[%s]}' % (
-        json.dumps(source), json.dumps(versions, sort_keys=True, separators=(",", ":")), ",".join(pool))
+    # Line-oriented so a reader parses only what it uses: a header, one index line per version
+    # (kind and definition names to pool line numbers), then one compact schema per line.
+    header = json.dumps({"source": source, "versions": list(versions), "format": 2}, separators=(",", ":"))
+    index_lines = [json.dumps(versions[v], sort_keys=True, separators=(",", ":")) for v in versions]
+    assert all("\n" not in text for text in pool)
+    bundle = "\n".join([header] + index_lines + pool) + "\n"
     buf = io.BytesIO()
     with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=9, mtime=0, filename="") as gz:
         gz.write(bundle.encode())

@@ -300,3 +300,60 @@ fn changed_since_checks_what_a_pull_request_touched() {
     let none = fnops(dir, &["validate", "--changed-since", "HEAD"]);
     assert_eq!(none.code, 0, "{}", none.stderr);
 }
+
+/// The schema pruned to an object's shape finds exactly what the full schema finds: every
+/// object of the fixtures, the examples and deliberately broken variants of them.
+#[test]
+fn pruned_and_full_schemas_agree() {
+    use fnops::validate::SchemaSet;
+    let mut objects: Vec<serde_json::Value> = Vec::new();
+    for dir in ["tests/fixtures/rules", "tests/fixtures/valid", "deploy", "examples/course"] {
+        for entry in walkdir::WalkDir::new(repo().join(dir)) {
+            let entry = entry.expect("walk");
+            if entry.path().extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(entry.path()).expect("read");
+                if let Ok(docs) = fnops::yaml::parse_stream(&text, 0, fnops::yaml::Schema::Kubernetes11) {
+                    objects.extend(docs.iter().map(fnops::yaml::Node::to_json));
+                }
+            }
+        }
+    }
+    let broken: Vec<serde_json::Value> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Deployment")
+        .flat_map(|o| {
+            let mut a = o.clone();
+            a["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = "Sometimes".into();
+            a["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = serde_json::json!({"x": 1});
+            let mut b = o.clone();
+            b["spec"]["template"]["spec"]["volumes"] = serde_json::json!([{"name": "v", "configMap": {"name": "c", "defaultMode": "0644", "itemz": []}}]);
+            b["spec"]["strategy"] = serde_json::json!({"type": "Recreate", "rollingUpdate": {"maxSurge": true}});
+            let mut c = o.clone();
+            c["spec"]["template"]["spec"]["containers"][0]["env"] = serde_json::json!([{"name": "A", "valueFrom": {"configMapKeyRef": {"key": 5}}}, {"value": "no name"}]);
+            [a, b, c]
+        })
+        .collect();
+    objects.extend(broken);
+    assert!(objects.len() > 60, "{}", objects.len());
+    let (mut compared, mut with_errors) = (0, 0);
+    for object in &objects {
+        let (Some(api), Some(kind)) = (object["apiVersion"].as_str(), object["kind"].as_str()) else {
+            continue;
+        };
+        let messages = |found: Option<Vec<fnops::validate::schema::Violation>>| {
+            let mut m: Vec<String> = found
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| format!("{:?} {}", v.path, v.message))
+                .collect();
+            m.sort();
+            m
+        };
+        let pruned = messages(SchemaSet::new("1.37".into(), Vec::new()).check(api, kind, object));
+        let full = messages(SchemaSet::new("1.37".into(), Vec::new()).check_full(api, kind, object));
+        assert_eq!(pruned, full, "{api}/{kind}: {object}");
+        compared += 1;
+        with_errors += usize::from(!full.is_empty());
+    }
+    assert!(compared > 60 && with_errors >= 20, "compared {compared}, {with_errors} with errors");
+}

@@ -4,6 +4,7 @@
 //! follow references see the whole validated set.
 
 pub mod catalogue;
+mod prune;
 pub mod python;
 mod rules;
 pub mod schema;

