@@ -28,7 +28,7 @@ fn prune_at(schema: &Value, instances: &[&Value], resolve: &Resolver<'_>, depth:
     for (key, value) in obj {
         match key.as_str() {
             "$ref" => {
-                let Some(target) = value.as_str().and_then(|r| resolve(r)) else {
+                let Some(target) = value.as_str().and_then(resolve) else {
                     out.insert(key.clone(), value.clone());
                     continue;
                 };
