@@ -242,3 +242,40 @@ fn kubectl_kustomize_accepts_the_rendered_tree() {
         assert!(text.contains("fnops.io/config-checksum"));
     }
 }
+
+#[test]
+fn templates_with_unknown_variables_fail_and_project_ignores_apply() {
+    let tmp = example_project();
+    let dir = tmp.path();
+    let templates = dir.join("my-templates");
+    std::fs::create_dir(&templates).expect("mkdir");
+    std::fs::write(
+        templates.join("configmap-outputkey.yaml.j2"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: outputkey\ndata:\n  REDIS_OUTPUT_KEY: {{ redis.outptKey | tojson }}\n",
+    )
+    .expect("write");
+    let out = fnops(dir, &["render", "--stdout", "--templates", "my-templates"]);
+    assert_eq!(out.code, 1, "strict undefined: a typo is an error, not an empty string\n{}", out.stdout);
+    assert!(
+        out.stderr.contains("configmap-outputkey.yaml.j2") && out.stderr.contains("undefined"),
+        "{}",
+        out.stderr
+    );
+
+    // A project-level `ignore` suppresses a rule for the project's objects.
+    let text = std::fs::read_to_string(dir.join("fnops.yaml")).expect("read");
+    std::fs::write(
+        dir.join("fnops.yaml"),
+        text.replace("handler: handler", "handler: handler\n  inputSample: sample.json"),
+    )
+    .expect("write");
+    std::fs::write(dir.join("sample.json"), "{\"only\": 1}").expect("write");
+    let warned = fnops(dir, &["render", "--stdout"]);
+    assert_eq!(warned.code, 0);
+    assert!(warned.stderr.contains("warning[input-key-unknown]"), "{}", warned.stderr);
+    let text = std::fs::read_to_string(dir.join("fnops.yaml")).expect("read");
+    std::fs::write(dir.join("fnops.yaml"), format!("{text}ignore: [input-key-unknown]\n")).expect("write");
+    let quiet = fnops(dir, &["render", "--stdout"]);
+    assert_eq!(quiet.code, 0);
+    assert!(!quiet.stderr.contains("input-key-unknown"), "{}", quiet.stderr);
+}

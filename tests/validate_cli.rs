@@ -357,3 +357,24 @@ fn pruned_and_full_schemas_agree() {
     }
     assert!(compared > 60 && with_errors >= 20, "compared {compared}, {with_errors} with errors");
 }
+
+#[test]
+fn schema_dir_adds_crd_schemas() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join("w.yaml"),
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 0\n  colour: red\n",
+    )
+    .expect("write");
+    let without = fnops(tmp.path(), &["validate", "w.yaml", "--format", "json"]);
+    assert_eq!(without.code, 0);
+    assert!(findings(&without.stdout).iter().any(|f| f["rule"] == "unknown-kind"));
+    let crds = repo().join("tests/fixtures/crds");
+    let with = fnops(
+        tmp.path(),
+        &["validate", "w.yaml", "--format", "json", "--schema-dir", crds.to_str().expect("utf-8")],
+    );
+    assert_eq!(with.code, 1, "{}", with.stdout);
+    let got: BTreeSet<String> = findings(&with.stdout).iter().map(summary).collect();
+    assert_eq!(got, BTreeSet::from(["schema error 6:9".to_owned(), "schema error 7:5".to_owned()]));
+}

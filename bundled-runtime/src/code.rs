@@ -250,3 +250,60 @@ mod tests {
         assert!(err.contains("ZIP bomb"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use std::io::Write as _;
+
+    use super::*;
+
+    /// Random bytes as a ZIP: refused or extracted, never a panic, never a write outside `dest`.
+    #[test]
+    fn arbitrary_bytes_never_escape() {
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let valid = {
+            let file = tempfile::NamedTempFile::new().expect("temp");
+            let mut zip = zip::ZipWriter::new(file.reopen().expect("reopen"));
+            zip.start_file("pkg/a.py", zip::write::SimpleFileOptions::default()).expect("start");
+            zip.write_all(b"x = 1\n").expect("write");
+            zip.finish().expect("finish");
+            std::fs::read(file.path()).expect("read")
+        };
+        for round in 0..300 {
+            let mut bytes = valid.clone();
+            for _ in 0..(1 + round % 8) {
+                let at = (next() as usize) % bytes.len();
+                bytes[at] = next() as u8;
+            }
+            let file = tempfile::NamedTempFile::new().expect("temp");
+            std::fs::write(file.path(), &bytes).expect("write");
+            let parent = tempfile::tempdir().expect("dir");
+            let dest = parent.path().join("dest");
+            std::fs::create_dir(&dest).expect("mkdir");
+            let _ = extract_zip(file.path(), &dest);
+            for entry in walkdir::WalkDir::new(parent.path()).min_depth(1) {
+                let entry = entry.expect("walk");
+                assert!(entry.path().starts_with(&dest), "{} escaped", entry.path().display());
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_entries_are_refused() {
+        let file = tempfile::NamedTempFile::new().expect("temp");
+        let mut zip = zip::ZipWriter::new(file.reopen().expect("reopen"));
+        zip.start_file("pkg/a.py", zip::write::SimpleFileOptions::default()).expect("start");
+        zip.write_all(b"x = 1\n").expect("write");
+        zip.add_directory("pkg/a.py/", zip::write::SimpleFileOptions::default()).expect("dir");
+        zip.finish().expect("finish");
+        let dest = tempfile::tempdir().expect("dir");
+        let err = extract_zip(file.path(), dest.path()).expect_err("duplicate").to_string();
+        assert!(err.contains("appears twice"), "{err}");
+    }
+}

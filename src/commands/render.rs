@@ -78,15 +78,16 @@ pub(crate) fn build_project(
         Some(Err(e)) => return Err((fail(e), sources, Vec::new())),
         None => None,
     };
-    for env in loaded.envs.iter().map(|e| e.env.as_str()) {
+    for (env, ignore) in loaded.envs.iter().map(|e| (e.env.as_str(), &e.project.ignore)) {
         let (apps, objects): (Vec<&RenderedFile>, Vec<&RenderedFile>) =
             files.iter().filter(|f| f.env == env).partition(|f| f.path.starts_with("argocd/"));
         let docs: Vec<Doc<'_>> = objects.iter().map(|f| Doc { node: &f.object }).collect();
-        let opts = Options { schemas: Some(schemas), input_keys: input_keys.as_ref(), ..Options::default() };
+        let opts =
+            Options { schemas: Some(schemas), input_keys: input_keys.as_ref(), ignore, ..Options::default() };
         findings.extend(validate(&docs, &sources, &opts));
         // The Applications are ArgoCD CRDs: checked for the rules that apply to any object.
         let app_docs: Vec<Doc<'_>> = apps.iter().map(|f| Doc { node: &f.object }).collect();
-        findings.extend(validate(&app_docs, &sources, &Options::default()));
+        findings.extend(validate(&app_docs, &sources, &Options { ignore, ..Options::default() }));
     }
     crate::finding::sort_dedup(&mut findings);
     Ok(Built { files, sources, findings, envs: loaded.envs.len(), out })

@@ -49,6 +49,9 @@ pub struct Project {
     /// ArgoCD Applications, one per environment. Left out, no Application is rendered.
     #[serde(default)]
     pub argocd: Option<ArgoCd>,
+    /// Validation rules to skip for this project's objects (`fnops explain` lists them).
+    #[serde(default)]
+    pub ignore: Vec<String>,
 }
 
 fn default_name() -> String {

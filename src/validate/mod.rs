@@ -61,6 +61,44 @@ impl<'a> Doc<'a> {
     }
 }
 
+/// The validated set, indexed once so that rules following references stay linear.
+pub struct Set<'a> {
+    configmaps: std::collections::HashMap<&'a str, Vec<Doc<'a>>>,
+    /// `HANDLER_FUNCTION` from a ConfigMap of the set, if any.
+    pub handler_function: Option<&'a str>,
+}
+
+impl<'a> Set<'a> {
+    fn new(docs: &[Doc<'a>]) -> Set<'a> {
+        let mut configmaps: std::collections::HashMap<&'a str, Vec<Doc<'a>>> =
+            std::collections::HashMap::new();
+        let mut handler_function = None;
+        for doc in docs.iter().filter(|d| d.kind() == Some("ConfigMap")) {
+            if let Some(name) = doc.name() {
+                configmaps.entry(name).or_default().push(*doc);
+            }
+            if handler_function.is_none() {
+                handler_function =
+                    doc.node.get("data").and_then(|d| d.get("HANDLER_FUNCTION")).and_then(Node::as_str);
+            }
+        }
+        Set { configmaps, handler_function }
+    }
+
+    /// A ConfigMap by name and namespace. An object without a namespace lands in the
+    /// Application's destination namespace, so it matches any namespace.
+    pub fn configmap(&self, ns: Option<&str>, name: &str) -> Option<Doc<'a>> {
+        self.configmaps
+            .get(name)?
+            .iter()
+            .find(|d| match (ns, d.namespace()) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            })
+            .copied()
+    }
+}
+
 /// What a validation run knows beyond the objects.
 #[derive(Default)]
 pub struct Options<'a> {
@@ -108,6 +146,7 @@ impl Checker<'_> {
 
 /// Validate a set of objects (one Application's worth, or one tree).
 pub fn validate(docs: &[Doc<'_>], sources: &Sources, opts: &Options<'_>) -> Vec<Finding> {
+    let set = Set::new(docs);
     let mut findings: Vec<Finding> = docs
         .par_iter()
         .flat_map_iter(|doc| {
@@ -115,9 +154,9 @@ pub fn validate(docs: &[Doc<'_>], sources: &Sources, opts: &Options<'_>) -> Vec<
             if rules::meta::is_manifest(&mut cx, doc) {
                 rules::meta::check(&mut cx, doc);
                 rules::configmap::check(&mut cx, doc);
-                rules::workload::check(&mut cx, doc, docs, opts.externals);
-                rules::hygiene::check(&mut cx, doc, docs);
-                rules::python::check(&mut cx, doc, docs, opts.input_keys);
+                rules::workload::check(&mut cx, doc, &set, opts.externals);
+                rules::hygiene::check(&mut cx, doc);
+                rules::python::check(&mut cx, doc, &set, opts.input_keys);
                 if let Some(schemas) = opts.schemas {
                     rules::schema::check(&mut cx, doc, schemas);
                 }

@@ -10,7 +10,7 @@ pub const LAST_APPLIED_MAX: usize = 262_144;
 
 const SERVER_FIELDS: &[&str] = &["uid", "resourceVersion", "managedFields", "selfLink", "generation"];
 
-pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, _docs: &[Doc<'_>]) {
+pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
     server_fields(cx, doc);
     last_applied_size(cx, doc);
     let Some(spec) = pod_spec(doc) else { return };

@@ -9,7 +9,7 @@ use base64::Engine as _;
 
 use crate::finding::Sources;
 use crate::validate::python::{Entry, InputKeys, PyPos, analyze};
-use crate::validate::{Checker, Doc};
+use crate::validate::{Checker, Doc, Set};
 use crate::yaml::{Loc, Node, Value};
 
 /// How a string value sits in the YAML source.
@@ -49,18 +49,15 @@ fn map(layout: &Layout, value: &Node, at: PyPos) -> Loc {
 
 /// The entry point the runtime will call for a pyfile: `HANDLER_FUNCTION` from a ConfigMap of
 /// the set (bare, or `usermodule.x`), else `handler`. `None` when it lives in another module.
-fn entry_name<'a>(docs: &[Doc<'a>]) -> Option<String> {
-    let configured = docs.iter().filter(|d| d.kind() == Some("ConfigMap")).find_map(|d| {
-        d.node.get("data").and_then(|data| data.get("HANDLER_FUNCTION")).and_then(Node::as_str)
-    });
-    match configured.map(str::trim) {
+fn entry_name(set: &Set<'_>) -> Option<String> {
+    match set.handler_function.map(str::trim) {
         None | Some("") => Some("handler".into()),
         Some(h) if !h.contains('.') => Some(h.to_owned()),
         Some(h) => h.strip_prefix("usermodule.").map(str::to_owned),
     }
 }
 
-pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], keys: Option<&InputKeys>) {
+pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set<'_>, keys: Option<&InputKeys>) {
     if doc.kind() != Some("ConfigMap") {
         return;
     }
@@ -69,7 +66,7 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], keys: Option
         for (key, value) in entries {
             let Some(source) = value.as_str() else { continue };
             if key.name == "pyfile" || key.name.ends_with(".py") {
-                check_module(cx, doc, (&key.name, key.loc), value, source, entry_name(docs).as_deref(), keys);
+                check_module(cx, doc, (&key.name, key.loc), value, source, entry_name(set).as_deref(), keys);
             }
         }
     }

@@ -3,7 +3,7 @@
 //! names under `name-dns1123`.
 
 use crate::k8s_names;
-use crate::validate::{Checker, Doc};
+use crate::validate::{Checker, Doc, Set};
 use crate::yaml::{Loc, Node, Value};
 
 const SECRET_WORDS: &[&str] =
@@ -47,43 +47,28 @@ pub fn containers(spec: &Node) -> impl Iterator<Item = &Node> {
     ["initContainers", "containers"].into_iter().flat_map(move |f| items(spec.get(f)).iter())
 }
 
-/// A ConfigMap of the validated set, by name and namespace. An object without a namespace
-/// lands in the Application's destination namespace, so it matches any namespace.
-fn find_configmap<'a>(docs: &[Doc<'a>], ns: Option<&str>, name: &str) -> Option<Doc<'a>> {
-    docs.iter()
-        .find(|d| {
-            d.kind() == Some("ConfigMap")
-                && d.name() == Some(name)
-                && match (ns, d.namespace()) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => true,
-                }
-        })
-        .copied()
-}
-
 fn configmap_has_key(cm: &Doc<'_>, key: &str) -> bool {
     ["data", "binaryData"].iter().any(|f| cm.node.get(f).and_then(|d| d.get(key)).is_some())
 }
 
-pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], externals: &[String]) {
+pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set<'_>, externals: &[String]) {
     check_selector(cx, doc);
     let Some(spec) = pod_spec(doc) else { return };
     let volumes = items(spec.get("volumes"));
     for volume in volumes {
         if let Some(cm) = volume.get("configMap") {
-            check_configmap_ref(cx, doc, docs, cm, externals);
+            check_configmap_ref(cx, doc, set, cm, externals);
             if let Some(name) = str_at(cm, "name") {
                 for item in items(cm.get("items")) {
                     if let Some(key_node) = item.get("key") {
-                        check_key_ref(cx, doc, docs, name, key_node, is_optional(cm));
+                        check_key_ref(cx, doc, set, name, key_node, is_optional(cm));
                     }
                 }
             }
         }
     }
     for container in containers(spec) {
-        check_container(cx, doc, docs, container, volumes, externals);
+        check_container(cx, doc, set, container, volumes, externals);
     }
 }
 
@@ -116,7 +101,7 @@ fn check_selector(cx: &mut Checker<'_>, doc: &Doc<'_>) {
 fn check_container(
     cx: &mut Checker<'_>,
     doc: &Doc<'_>,
-    docs: &[Doc<'_>],
+    set: &Set<'_>,
     container: &Node,
     volumes: &[Node],
     externals: &[String],
@@ -174,15 +159,15 @@ fn check_container(
         }
         if let Some(key_ref) = var.get("valueFrom").and_then(|v| v.get("configMapKeyRef")) {
             if let (Some(cm), Some(key_node)) = (str_at(key_ref, "name"), key_ref.get("key")) {
-                if check_configmap_ref(cx, doc, docs, key_ref, externals) {
-                    check_key_ref(cx, doc, docs, cm, key_node, is_optional(key_ref));
+                if check_configmap_ref(cx, doc, set, key_ref, externals) {
+                    check_key_ref(cx, doc, set, cm, key_node, is_optional(key_ref));
                 }
             }
         }
     }
     for source in items(container.get("envFrom")) {
         if let Some(cm_ref) = source.get("configMapRef") {
-            check_configmap_ref(cx, doc, docs, cm_ref, externals);
+            check_configmap_ref(cx, doc, set, cm_ref, externals);
         }
     }
     for mount in items(container.get("volumeMounts")) {
@@ -199,19 +184,18 @@ fn check_container(
             continue;
         };
         if let (Some(sub), Some(cm)) = (mount.get("subPath"), volume.get("configMap")) {
-            check_subpath(cx, doc, docs, sub, cm);
+            check_subpath(cx, doc, set, sub, cm);
         }
     }
 }
 
 /// `subPath` into a ConfigMap volume must name a file the volume holds.
-fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], sub: &Node, cm: &Node) {
+fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set<'_>, sub: &Node, cm: &Node) {
     let sub_path = sub.as_str().unwrap_or_default();
     let file_names: Vec<&str> = match cm.get("items") {
         Some(_) => items(cm.get("items")).iter().filter_map(|i| str_at(i, "path")).collect(),
         None => {
-            let Some(found) = str_at(cm, "name").and_then(|n| find_configmap(docs, doc.namespace(), n))
-            else {
+            let Some(found) = str_at(cm, "name").and_then(|n| set.configmap(doc.namespace(), n)) else {
                 return;
             };
             ["data", "binaryData"]
@@ -245,7 +229,7 @@ fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, docs: &[Doc<'_>], sub: &No
 fn check_configmap_ref(
     cx: &mut Checker<'_>,
     doc: &Doc<'_>,
-    docs: &[Doc<'_>],
+    set: &Set<'_>,
     holder: &Node,
     externals: &[String],
 ) -> bool {
@@ -254,7 +238,7 @@ fn check_configmap_ref(
     if externals.iter().any(|e| e == name) {
         return false;
     }
-    if is_optional(holder) || find_configmap(docs, doc.namespace(), name).is_some() {
+    if is_optional(holder) || set.configmap(doc.namespace(), name).is_some() {
         return true;
     }
     cx.error(
@@ -270,13 +254,13 @@ fn check_configmap_ref(
 fn check_key_ref(
     cx: &mut Checker<'_>,
     doc: &Doc<'_>,
-    docs: &[Doc<'_>],
+    set: &Set<'_>,
     cm: &str,
     key_node: &Node,
     optional: bool,
 ) {
     let key = key_node.as_str().unwrap_or_default();
-    let Some(found) = find_configmap(docs, doc.namespace(), cm) else { return };
+    let Some(found) = set.configmap(doc.namespace(), cm) else { return };
     if !optional && !configmap_has_key(&found, key) {
         cx.error("ref-missing-key", doc, key_node.loc, format!("ConfigMap `{cm}` has no key `{key}`"), None);
     }
