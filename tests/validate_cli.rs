@@ -376,5 +376,5 @@ fn schema_dir_adds_crd_schemas() {
     );
     assert_eq!(with.code, 1, "{}", with.stdout);
     let got: BTreeSet<String> = findings(&with.stdout).iter().map(summary).collect();
-    assert_eq!(got, BTreeSet::from(["schema error 6:9".to_owned(), "schema error 7:5".to_owned()]));
+    assert_eq!(got, BTreeSet::from(["schema error 6:9".to_owned(), "schema error 7:3".to_owned()]));
 }

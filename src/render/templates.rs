@@ -50,6 +50,9 @@ pub fn load_templates(override_dir: Option<&Path>) -> Result<TemplateSet, Render
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_debug(true);
+    // The builtin `tojson` turns an undefined value into `null` even in strict mode: a typo
+    // in a template would render silently. This one refuses it.
+    env.add_filter("tojson", strict_tojson);
     let mut names = Vec::new();
     let mut late = BTreeSet::new();
     for (name, text) in sources {
@@ -61,6 +64,18 @@ pub fn load_templates(override_dir: Option<&Path>) -> Result<TemplateSet, Render
         names.push(name);
     }
     Ok(TemplateSet { env, names, late })
+}
+
+fn strict_tojson(value: minijinja::Value) -> Result<minijinja::Value, minijinja::Error> {
+    if value.is_undefined() {
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::UndefinedError,
+            "`tojson` of an undefined value (a misspelled variable or field?)",
+        ));
+    }
+    let json = serde_json::to_string(&value)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string()))?;
+    Ok(minijinja::Value::from_safe_string(json))
 }
 
 fn template_error(name: &str, e: &minijinja::Error) -> RenderError {
