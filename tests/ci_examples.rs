@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{copy_tree, example_project, fnops, repo};
+use common::{copy_tree, example_project, fnops, git, repo};
 
 fn commands(example: &str) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(repo().join("examples/ci").join(example)).expect("example");
@@ -41,20 +41,6 @@ fn collect(value: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
         _ => {}
     }
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let ok = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .status()
-        .expect("git")
-        .success();
-    assert!(ok, "git {args:?}");
 }
 
 #[test]

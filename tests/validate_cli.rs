@@ -268,18 +268,7 @@ fn single_files_are_checked_with_their_directory_as_context() {
 fn changed_since_checks_what_a_pull_request_touched() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .expect("git");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    };
+    let git = |args: &[&str]| common::git(dir, args);
     common::copy_tree(&repo().join("deploy"), &dir.join("deploy"));
     std::fs::write(dir.join("notes.yaml"), "not: a manifest\n").expect("write");
     git(&["init", "-q"]);

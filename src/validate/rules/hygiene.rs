@@ -1,7 +1,7 @@
 //! Warnings about what works today but will hurt: `server-fields`, `subpath-no-rollout`,
 //! `last-applied-size`, `resources-missing`, `security-context`, `probe-missing`.
 
-use super::workload::{containers, pod_spec, pod_template};
+use super::workload::{containers, items, pod_spec, pod_template};
 use crate::validate::{Checker, Doc, is_true};
 use crate::yaml::{Node, Value};
 
@@ -110,13 +110,6 @@ fn subpath_rollout(cx: &mut Checker<'_>, doc: &Doc<'_>, spec: &Node) {
                 );
             }
         }
-    }
-}
-
-fn items(node: Option<&Node>) -> &[Node] {
-    match node.map(|n| &n.value) {
-        Some(Value::Seq(items)) => items,
-        _ => &[],
     }
 }
 

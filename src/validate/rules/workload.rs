@@ -9,7 +9,8 @@ use crate::yaml::{Loc, Node, Value};
 const SECRET_WORDS: &[&str] =
     &["PASSWORD", "PASSWD", "TOKEN", "SECRET", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"];
 
-fn items(node: Option<&Node>) -> &[Node] {
+/// The items of a sequence node (none for anything else).
+pub fn items(node: Option<&Node>) -> &[Node] {
     match node.map(|n| &n.value) {
         Some(Value::Seq(items)) => items,
         _ => &[],
