@@ -264,14 +264,27 @@ impl Runner {
     /// Ask the worker; keep the snapshot and the JSON state it returns.
     async fn call(&mut self, input: &[u8]) -> Called {
         let timeout = self.settings.handler_timeout;
-        let Some(worker) = self.ensure_worker().await else {
-            return Called::Failed(Failure::WorkerUnavailable("no worker could be started".into()));
-        };
         let started = Instant::now();
-        let (reply, payloads) = match worker.call(input, timeout).await {
-            Ok(r) => r,
-            Err(WorkerError::Timeout(_)) => return Called::Failed(Failure::Timeout),
-            Err(_) => return Called::Failed(Failure::WorkerExited),
+        let mut attempt = 0;
+        let (reply, payloads) = loop {
+            let Some(worker) = self.ensure_worker().await else {
+                return Called::Failed(Failure::WorkerUnavailable("no worker could be started".into()));
+            };
+            match worker.call(input, timeout).await {
+                Ok(r) => break r,
+                Err(WorkerError::Timeout(_)) => return Called::Failed(Failure::Timeout),
+                // Died during the call: killed from outside, or by this input. One retry with a
+                // new worker (and the snapshot) saves the first; the second fails again.
+                Err(_) if attempt == 0 => {
+                    attempt += 1;
+                    tracing::error!(
+                        tick = self.tick,
+                        "the worker died during the call: retrying the input once with a new worker"
+                    );
+                    self.restart_worker("exited").await;
+                }
+                Err(_) => return Called::Failed(Failure::WorkerExited),
+            }
         };
         self.shared.call_duration(started.elapsed().as_secs_f64());
         if !reply.ok {
@@ -289,6 +302,8 @@ impl Runner {
             });
         }
         self.shared.success();
+        // A call that succeeds proves the worker healthy: the next crash starts a fresh backoff.
+        self.restart_backoff.reset();
         let mut parts = payloads.into_iter();
         let output = parts.next().unwrap_or_default();
         if reply.snapshot {
@@ -418,6 +433,14 @@ impl Runner {
 
     /// The live worker, starting one (with backoff after a recent failure) when there is none.
     async fn ensure_worker(&mut self) -> Option<&mut Worker> {
+        // A worker that died between calls (killed from outside) is replaced before the call,
+        // so the input is not lost to it.
+        if self.worker.as_mut().is_some_and(Worker::has_exited) {
+            tracing::error!(tick = self.tick, "the worker exited between calls: restarting it");
+            self.shared.restart("exited_idle");
+            self.shared.set_worker_ready(false);
+            self.worker = None;
+        }
         if self.worker.is_none() {
             if self.last_restart.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
                 tokio::time::sleep(self.restart_backoff.next_delay()).await;

@@ -461,3 +461,27 @@ fn zip_url_is_pinned_capped_and_https_only() {
     );
     wait_until(LONG, "the package's output", || redis.get("out").is_some_and(|o| o.contains("mean_cpu")));
 }
+
+#[test]
+fn huge_and_deeply_nested_inputs_fail_one_tick_each() {
+    let redis = RedisServer::start();
+    let rt = start(&redis, &counting(), &[]);
+    send(&redis, 1, "");
+    wait_seq(&redis, 1);
+    // 100,000 levels of nesting: Python's recursion limit, caught as an input error.
+    redis.set("metrics", &format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)));
+    rt.wait_log("input is not JSON", LONG);
+    // A 16 MiB document is handled, and the loop goes on.
+    let big = format!("{{\"seq\": 2, \"cmd\": \"\", \"pad\": \"{}\"}}", "x".repeat(16 << 20));
+    redis.set("metrics", &big);
+    assert_eq!(wait_seq(&redis, 2), 2);
+    // Not UTF-8: one failed tick with a clear line.
+    let () = redis::cmd("SET")
+        .arg("metrics")
+        .arg(&[0xff_u8, 0xfe, 0x00][..])
+        .query(&mut redis.conn())
+        .expect("SET");
+    wait_until(LONG, "the bad bytes reported", || rt.log().matches("input is not JSON").count() >= 2);
+    send(&redis, 3, "");
+    assert_eq!(wait_seq(&redis, 3), 3);
+}

@@ -141,6 +141,11 @@ impl Worker {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.forwarder).await;
     }
 
+    /// Whether the process has exited (killed from outside while idle, for instance).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     pub fn id(&self) -> Option<u32> {
         self.child.id()
     }
