@@ -11,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let mut sources = fnops::finding::Sources::default();
     let id = sources.add("fuzz.yaml", text);
-    let Ok(docs) = fnops::yaml::parse_stream(sources.text(id), id, fnops::yaml::Schema::Kubernetes11) else { return };
+    let Ok(docs) = fnops::yaml::parse_stream(sources.text(id), id, fnops::yaml::Schema::Kubernetes11) else {
+        return;
+    };
     let docs: Vec<fnops::validate::Doc<'_>> = docs.iter().map(|node| fnops::validate::Doc { node }).collect();
     let opts = fnops::validate::Options { schemas: Some(schemas), ..Default::default() };
     let _ = fnops::validate::validate(&docs, &sources, &opts);

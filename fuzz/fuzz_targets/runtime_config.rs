@@ -5,8 +5,20 @@
 use libfuzzer_sys::fuzz_target;
 
 const VARS: &[&str] = &[
-    "REDIS_HOST", "REDIS_PORT", "REDIS_URL", "REDIS_INPUT_KEY", "MONITORING_PERIOD", "INTERVAL", "TRIGGER",
-    "HANDLER_FUNCTION", "HANDLER_TIMEOUT", "METRICS_PORT", "LOG_FORMAT", "JSON_ALLOW_NAN", "ZIP_URL", "ZIP_SHA256",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_URL",
+    "REDIS_INPUT_KEY",
+    "MONITORING_PERIOD",
+    "INTERVAL",
+    "TRIGGER",
+    "HANDLER_FUNCTION",
+    "HANDLER_TIMEOUT",
+    "METRICS_PORT",
+    "LOG_FORMAT",
+    "JSON_ALLOW_NAN",
+    "ZIP_URL",
+    "ZIP_SHA256",
 ];
 
 fuzz_target!(|data: &[u8]| {
