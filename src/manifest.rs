@@ -168,11 +168,6 @@ pub fn load(files: &[PathBuf], sources: &mut Sources) -> Result<Loaded, Manifest
     Ok(Loaded { docs, findings, files: ids.len() })
 }
 
-/// A position at the start of a file (for findings about a whole file).
-pub fn file_start(id: u32) -> Loc {
-    Loc { file: id, line: 1, col: 1, len: 1 }
-}
-
 /// A progress line on stderr for long runs, only when stderr is a terminal (never in pipes or
 /// CI logs). Workers tick an atomic counter; one thread redraws every 100 ms.
 pub struct Progress {

@@ -100,10 +100,6 @@ impl Redis {
         }
     }
 
-    pub async fn ping(&mut self) -> bool {
-        redis::cmd("PING").query_async::<String>(&mut self.conn).await.is_ok()
-    }
-
     /// Whether the server publishes keyspace events for string writes.
     pub async fn notifications_enabled(&mut self) -> Result<bool, SourceError> {
         let pair: Vec<String> =

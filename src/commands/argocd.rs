@@ -106,9 +106,8 @@ fn generate() -> ExitStatus {
     }
     let mut stream = String::new();
     for f in objects {
-        let body = f.text.split_once('\n').map_or(f.text.as_str(), |(_, rest)| rest);
         stream.push_str("---\n");
-        stream.push_str(body);
+        stream.push_str(f.body());
     }
     print_stdout(&stream);
     ExitStatus::Success

@@ -169,8 +169,7 @@ pub(crate) fn run(args: &RenderArgs) -> ExitStatus {
 pub(crate) fn stream(files: &[RenderedFile], out_display: &str) -> String {
     let mut text = String::new();
     for f in files {
-        let body = f.text.split_once('\n').map_or(f.text.as_str(), |(_, rest)| rest);
-        text.push_str(&format!("---\n# Source: {out_display}/{}\n{body}", f.path));
+        text.push_str(&format!("---\n# Source: {out_display}/{}\n{}", f.path, f.body()));
     }
     text
 }

@@ -8,6 +8,7 @@ use super::checks::check_project;
 use super::merge::merge;
 use super::model::Project;
 use crate::finding::{Finding, Sources};
+pub(crate) use crate::manifest::display as shown;
 use crate::yaml::{Loc, Node, PathSeg, Schema, Value, parse_stream};
 
 /// The project file's name in a project directory.
@@ -278,10 +279,4 @@ pub(crate) fn did_you_mean(given: &str, expected: &[String]) -> Option<String> {
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, e)| e.clone())
-}
-
-/// A path as the user would write it: `examples/course/fnops.yaml`, not `./examples/...`.
-pub(crate) fn shown(path: &Path) -> String {
-    let s = path.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
 }

@@ -142,6 +142,13 @@ fn render_env(
     Ok(files)
 }
 
+impl RenderedFile {
+    /// The YAML without the ownership header line.
+    pub fn body(&self) -> &str {
+        self.text.split_once('\n').map_or(self.text.as_str(), |(_, rest)| rest)
+    }
+}
+
 fn join_repo_path(base: &str, env: &str) -> String {
     if base.is_empty() || base == "." { env.to_owned() } else { format!("{base}/{env}") }
 }

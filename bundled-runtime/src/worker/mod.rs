@@ -145,10 +145,6 @@ impl Worker {
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))
     }
-
-    pub fn id(&self) -> Option<u32> {
-        self.child.id()
-    }
 }
 
 fn last_line(text: &str) -> Option<&str> {
