@@ -2,7 +2,10 @@
 (half Deployments, half ConfigMaps holding the handler), 100 objects per multi-document file,
 about 1 % of them invalid (a string `replicas`, an unknown field, a bad label value).
 
-    python3 benches/gen_tree.py N OUT_DIR
+    python3 benches/gen_tree.py N OUT_DIR [--split]
+
+`--split` writes the same objects one per file, for peers that read a single document per
+file (check-jsonschema).
 """
 import os
 import sys
@@ -62,11 +65,17 @@ spec:
 
 def main():
     n, out = int(sys.argv[1]), sys.argv[2]
+    per_file = 1 if "--split" in sys.argv[3:] else 100
     os.makedirs(out, exist_ok=True)
     docs = []
     for i in range(n // 2):
         docs.append(configmap(i))
         docs.append(deployment(i))
+    if per_file == 1:
+        for i, doc in enumerate(docs):
+            with open(os.path.join(out, "object-%06d.yaml" % i), "w") as f:
+                f.write(doc)
+        return
     for start in range(0, len(docs), 100):
         with open(os.path.join(out, "objects-%06d.yaml" % (start // 100)), "w") as f:
             f.write("---\n".join(docs[start:start + 100]))

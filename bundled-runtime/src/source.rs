@@ -55,7 +55,19 @@ fn client(settings: &RedisSettings) -> Result<Client, redis::RedisError> {
         redis_info = redis_info.set_password(password);
     }
     info = info.set_redis_settings(redis_info);
-    Client::open(info)
+    match &settings.tls {
+        None => Client::open(info),
+        Some(tls) => Client::build_with_tls(
+            info,
+            redis::TlsCertificates {
+                client_tls: tls.client_pem.as_ref().map(|(cert, key)| redis::ClientTlsConfig {
+                    client_cert: cert.clone(),
+                    client_key: key.clone(),
+                }),
+                root_cert: tls.ca_pem.clone(),
+            },
+        ),
+    }
 }
 
 impl Redis {
