@@ -13,7 +13,7 @@ use crate::config::{Settings, Trigger};
 use crate::metrics::Shared;
 use crate::source::{Redis, SourceError};
 use crate::tick::{ChangeFilter, Failure, OncePerValue, Outcome, Policy, on_error};
-use crate::worker::{Worker, WorkerError};
+use crate::worker::{self, Reply, Worker, WorkerError, protocol};
 
 /// Requests other than handler calls (restore, ping) get this long.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,6 +41,18 @@ pub struct Runner {
     state_error_logged: bool,
     last_reload_check: Instant,
     tick: u64,
+}
+
+/// The next tick's input, as far as the overlapped tick before it got with it.
+enum Next {
+    /// Read from Redis, not yet looked at.
+    Fetched(Result<Option<Vec<u8>>, SourceError>),
+    /// Admitted (non-empty, changed when that matters), to be sent to the worker.
+    Admitted(Vec<u8>),
+    /// Already in the worker's pipe: the worker is on it or about to be.
+    Sent(Vec<u8>),
+    /// Not for the handler (empty, unchanged, Redis failed): the tick's outcome.
+    Rejected(Outcome),
 }
 
 /// What the worker's answer asks of the host.
@@ -177,32 +189,45 @@ impl Runner {
         }
     }
 
-    /// With the period at 0, ticks overlap: while the worker computes tick N, Redis writes the
+    /// With the period at 0, ticks overlap. While the worker computes tick N, Redis writes the
     /// output of tick N-1 and reads the input of tick N+1 (one pipelined round trip on the
-    /// multiplexed connection). Each output is still written once, in order.
+    /// multiplexed connection), and when that input arrives first it is sent to the worker at
+    /// once, so the worker starts on it without waiting for the host. Each output is still
+    /// written once, in order; at most one call waits in the worker's pipe.
     async fn run_pipelined(&mut self, shutdown: &watch::Receiver<bool>) {
-        let mut fetched = self.redis.get(&self.settings.input_key).await;
+        let mut next = Next::Fetched(self.redis.get(&self.settings.input_key).await);
         let mut pending: Option<Vec<u8>> = None;
-        while !*shutdown.borrow() {
+        loop {
+            let stopping = *shutdown.borrow();
+            // A call already sent is a tick in flight: it finishes even on SIGTERM.
+            if stopping && !matches!(next, Next::Sent(_)) {
+                break;
+            }
             self.shared.beat();
-            self.maybe_reload().await;
+            if !matches!(next, Next::Sent(_)) {
+                self.maybe_reload().await;
+            }
             self.tick += 1;
-            let input = match self.admit(fetched).await {
-                Ok(input) => input,
-                Err(outcome) => {
-                    self.flush(&mut pending).await;
-                    self.conclude(outcome).await;
-                    tokio::task::yield_now().await;
-                    fetched = self.redis.get(&self.settings.input_key).await;
+            let (input, sent) = match next {
+                Next::Sent(input) => (input, true),
+                Next::Admitted(input) => (input, false),
+                Next::Fetched(fetched) => match self.admit(fetched).await {
+                    Ok(input) => (input, false),
+                    Err(outcome) => {
+                        next = self.skip(outcome, &mut pending).await;
+                        continue;
+                    }
+                },
+                Next::Rejected(outcome) => {
+                    next = self.skip(outcome, &mut pending).await;
                     continue;
                 }
             };
-            let mut io = self.redis.clone();
-            let write = self.settings.output_key.clone().zip(pending.take());
-            let input_key = self.settings.input_key.clone();
-            let io_work = async move { io.write_then_read(write, &input_key).await };
-            let (called, (unwritten, next)) = tokio::join!(self.call(&input), io_work);
-            fetched = next;
+            // Sending ahead stops while a stop or a reload check is due, so those happen
+            // between calls.
+            let ahead = !stopping && !self.reload_due();
+            let (called, unwritten, following) = self.step(input, sent, pending.take(), ahead).await;
+            next = following;
             let outcome = match called {
                 // A newer output supersedes one an outage kept from being written.
                 Called::Output(output) => {
@@ -221,6 +246,128 @@ impl Runner {
             self.conclude(outcome).await;
         }
         self.flush(&mut pending).await;
+    }
+
+    /// A tick that does not call the handler: write what is pending, report, read again.
+    async fn skip(&mut self, outcome: Outcome, pending: &mut Option<Vec<u8>>) -> Next {
+        self.flush(pending).await;
+        self.conclude(outcome).await;
+        tokio::task::yield_now().await;
+        Next::Fetched(self.redis.get(&self.settings.input_key).await)
+    }
+
+    /// One overlapped tick: the call of `input` (sent already when `sent`), and beside it the
+    /// write of the previous output and the read of the next input, which is admitted and sent
+    /// ahead when `ahead` allows and it arrives before the reply.
+    async fn step(
+        &mut self,
+        input: Vec<u8>,
+        sent: bool,
+        write: Option<Vec<u8>>,
+        ahead: bool,
+    ) -> (Called, Option<(String, Vec<u8>)>, Next) {
+        let mut io = self.redis.clone();
+        let input_key = self.settings.input_key.clone();
+        let write = self.settings.output_key.clone().zip(write);
+        let io_work = async move { io.write_then_read(write, &input_key).await };
+        tokio::pin!(io_work);
+        let started = Instant::now();
+        if !sent && self.ensure_worker().await.is_none() {
+            let (unwritten, fetched) = io_work.await;
+            let failure = Failure::WorkerUnavailable("no worker could be started".into());
+            return (Called::Failed(failure), unwritten, Next::Fetched(fetched));
+        }
+        let Some(mut worker) = self.worker.take() else {
+            // Sent to a worker that is gone: cannot happen, as only `step` takes it out.
+            let (unwritten, fetched) = io_work.await;
+            return (self.call(&input).await, unwritten, Next::Fetched(fetched));
+        };
+        let timeout = self.settings.handler_timeout;
+        let (stdin, stdout) = worker.pipes();
+        let mut first_send = None;
+        if !sent {
+            let frame = protocol::encode_call(&input);
+            let send = worker::send(stdin, &frame);
+            first_send = Some(tokio::time::timeout(timeout, send).await);
+        }
+        let mut reply_done = None;
+        let mut io_done = None;
+        let mut ahead_input: Option<Vec<u8>> = None;
+        let mut ahead_sent: Option<bool> = None;
+        // Poll the reply, the Redis round trip and the send ahead together, so that a large
+        // input sent ahead never blocks on a pipe the worker is writing its reply to.
+        {
+            let reply = async {
+                match first_send {
+                    Some(Err(_)) => Err(WorkerError::Timeout(timeout)),
+                    Some(Ok(Err(_))) => Err(WorkerError::Exited),
+                    _ => worker::receive(stdout, timeout).await,
+                }
+            };
+            tokio::pin!(reply);
+            let mut stdin = Some(stdin);
+            let mut send_ahead: Option<std::pin::Pin<Box<dyn Future<Output = bool> + '_>>> = None;
+            loop {
+                tokio::select! {
+                    r = &mut reply, if reply_done.is_none() => {
+                        let failed = r.is_err();
+                        reply_done = Some(r);
+                        if failed {
+                            break;
+                        }
+                    }
+                    (unwritten, fetched) = &mut io_work, if io_done.is_none() => {
+                        let early = ahead && reply_done.is_none() && self.state_loaded
+                            && matches!(&fetched, Ok(Some(v)) if !v.is_empty());
+                        if !early {
+                            io_done = Some((unwritten, Next::Fetched(fetched)));
+                        } else {
+                            match self.admit(fetched).await {
+                                Ok(next) => {
+                                    let frame = protocol::encode_call(&next);
+                                    if let Some(stdin) = stdin.take() {
+                                        send_ahead = Some(Box::pin(async move {
+                                            worker::send(stdin, &frame).await.is_ok()
+                                        }));
+                                    }
+                                    ahead_input = Some(next);
+                                    io_done = Some((unwritten, Next::Fetched(Ok(None))));
+                                }
+                                Err(outcome) => io_done = Some((unwritten, Next::Rejected(outcome))),
+                            }
+                        }
+                    }
+                    ok = async { match send_ahead.as_mut() {
+                        Some(send) => send.await,
+                        None => std::future::pending().await,
+                    } }, if send_ahead.is_some() && ahead_sent.is_none() => {
+                        ahead_sent = Some(ok);
+                    }
+                }
+                let sending = send_ahead.is_some() && ahead_sent.is_none();
+                if reply_done.is_some() && io_done.is_some() && !sending {
+                    break;
+                }
+            }
+        }
+        self.worker = Some(worker);
+        let result = reply_done.unwrap_or(Err(WorkerError::Exited));
+        let worker_ok = result.is_ok();
+        let (unwritten, next) = match io_done {
+            Some(done) => done,
+            None => {
+                let (unwritten, fetched) = io_work.await;
+                (unwritten, Next::Fetched(fetched))
+            }
+        };
+        let next = match (ahead_input, next) {
+            // Sent to a worker that is still there: its reply is the next tick's.
+            (Some(input), _) if worker_ok && ahead_sent == Some(true) => Next::Sent(input),
+            // Admitted, but the worker died or was stuck with it: send it to the next one.
+            (Some(input), _) => Next::Admitted(input),
+            (None, next) => next,
+        };
+        (self.settle(&input, result, started).await, unwritten, next)
     }
 
     async fn flush(&mut self, pending: &mut Option<Vec<u8>>) {
@@ -263,27 +410,44 @@ impl Runner {
 
     /// Ask the worker; keep the snapshot and the JSON state it returns.
     async fn call(&mut self, input: &[u8]) -> Called {
-        let timeout = self.settings.handler_timeout;
         let started = Instant::now();
-        let mut attempt = 0;
-        let (reply, payloads) = loop {
-            let Some(worker) = self.ensure_worker().await else {
+        let timeout = self.settings.handler_timeout;
+        let result = match self.ensure_worker().await {
+            Some(worker) => worker.call(input, timeout).await,
+            None => {
                 return Called::Failed(Failure::WorkerUnavailable("no worker could be started".into()));
-            };
-            match worker.call(input, timeout).await {
-                Ok(r) => break r,
-                Err(WorkerError::Timeout(_)) => return Called::Failed(Failure::Timeout),
-                // Died during the call: killed from outside, or by this input. One retry with a
-                // new worker (and the snapshot) saves the first; the second fails again.
-                Err(_) if attempt == 0 => {
-                    attempt += 1;
-                    tracing::error!(
-                        tick = self.tick,
-                        "the worker died during the call: retrying the input once with a new worker"
-                    );
-                    self.restart_worker("exited").await;
+            }
+        };
+        self.settle(input, result, started).await
+    }
+
+    /// What a worker's answer asks of the tick. A worker that died during the call is replaced
+    /// and the input retried once: that saves an input from an outside kill, and an input that
+    /// kills the worker fails again.
+    async fn settle(
+        &mut self,
+        input: &[u8],
+        result: Result<(Reply, Vec<Vec<u8>>), WorkerError>,
+        started: Instant,
+    ) -> Called {
+        let (reply, payloads) = match result {
+            Ok(r) => r,
+            Err(WorkerError::Timeout(_)) => return Called::Failed(Failure::Timeout),
+            Err(_) => {
+                tracing::error!(
+                    tick = self.tick,
+                    "the worker died during the call: retrying the input once with a new worker"
+                );
+                self.restart_worker("exited").await;
+                let timeout = self.settings.handler_timeout;
+                let Some(worker) = self.ensure_worker().await else {
+                    return Called::Failed(Failure::WorkerUnavailable("no worker could be started".into()));
+                };
+                match worker.call(input, timeout).await {
+                    Ok(r) => r,
+                    Err(WorkerError::Timeout(_)) => return Called::Failed(Failure::Timeout),
+                    Err(_) => return Called::Failed(Failure::WorkerExited),
                 }
-                Err(_) => return Called::Failed(Failure::WorkerExited),
             }
         };
         self.shared.call_duration(started.elapsed().as_secs_f64());
@@ -435,11 +599,13 @@ impl Runner {
     async fn ensure_worker(&mut self) -> Option<&mut Worker> {
         // A worker that died between calls (killed from outside) is replaced before the call,
         // so the input is not lost to it.
+        let mut replaced = false;
         if self.worker.as_mut().is_some_and(Worker::has_exited) {
             tracing::error!(tick = self.tick, "the worker exited between calls: restarting it");
             self.shared.restart("exited_idle");
             self.shared.set_worker_ready(false);
             self.worker = None;
+            replaced = true;
         }
         if self.worker.is_none() {
             if self.last_restart.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
@@ -452,6 +618,9 @@ impl Runner {
                 Ok(worker) => {
                     self.worker = Some(worker);
                     self.shared.set_worker_ready(true);
+                    if replaced {
+                        self.announce_restart();
+                    }
                 }
                 Err(e) => {
                     tracing::error!(tick = self.tick, "cannot start the worker: {e}");
@@ -482,19 +651,28 @@ impl Runner {
             worker.kill().await;
         }
         if self.ensure_worker().await.is_some() {
-            let restored = if self.snapshot.is_some() {
-                "restored from the last snapshot"
-            } else {
-                "empty (no snapshot yet)"
-            };
-            tracing::info!(tick = self.tick, "worker restarted; context.env {restored}");
+            self.announce_restart();
         }
+    }
+
+    fn announce_restart(&self) {
+        let restored = if self.snapshot.is_some() {
+            "restored from the last snapshot"
+        } else {
+            "empty (no snapshot yet)"
+        };
+        tracing::info!(tick = self.tick, "worker restarted; context.env {restored}");
     }
 
     /// Hot reload: when the mounted code changed, import it in a new worker and swap it in
     /// with `context.env`; a broken change keeps the old worker.
+    /// Whether the code on disk is due to be looked at (once a second).
+    fn reload_due(&self) -> bool {
+        self.settings.reload && self.last_reload_check.elapsed() >= Duration::from_secs(1)
+    }
+
     async fn maybe_reload(&mut self) {
-        if !self.settings.reload || self.last_reload_check.elapsed() < Duration::from_secs(1) {
+        if !self.reload_due() {
             return;
         }
         self.last_reload_check = Instant::now();

@@ -201,6 +201,33 @@ fn sigterm_at_period_zero_writes_the_last_output() {
     assert_eq!(last, calls, "the output of the last call is written before exit");
 }
 
+/// At period 0 the next call waits in the worker's pipe while the current one runs. Killing the
+/// worker there loses that call, but never a count: `n` (kept in `context.env`) only grows.
+#[test]
+fn a_worker_killed_at_period_zero_with_a_call_queued_keeps_its_state() {
+    let redis = RedisServer::start();
+    let rt = start(&redis, &counting(), &[("MONITORING_PERIOD", "0"), ("TRIGGER", "poll")]);
+    send(&redis, 1, "");
+    wait_until(LONG, "some calls", || output(&redis)["n"].as_i64().unwrap_or(0) > 50);
+    let workers =
+        |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        for worker in workers(rt.pid()).split_whitespace() {
+            let _ = std::process::Command::new("kill").args(["-9", worker]).status();
+        }
+        let until = std::time::Instant::now() + Duration::from_millis(400);
+        while std::time::Instant::now() < until {
+            seen.push(output(&redis)["n"].as_i64().expect("n"));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "the count went back: {seen:?}");
+    assert!(seen.last() > seen.first(), "calls went on after the kills: {seen:?}");
+    let log = rt.log();
+    assert!(log.matches("restored from the last snapshot").count() >= 4, "{log}");
+}
+
 #[test]
 fn hot_reload_swaps_good_code_and_keeps_the_old_on_broken_code() {
     let dir = tempfile::tempdir().expect("tmp");

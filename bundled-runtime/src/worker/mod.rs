@@ -107,6 +107,11 @@ impl Worker {
         self.exchange(&frame, timeout).await
     }
 
+    /// The two ends of the protocol, to send the next call while the current one runs.
+    pub fn pipes(&mut self) -> (&mut ChildStdin, &mut ChildStdout) {
+        (&mut self.stdin, &mut self.stdout)
+    }
+
     /// One request, one reply, within `timeout`. On timeout or EOF the worker is unusable.
     pub async fn request(
         &mut self,
@@ -144,6 +149,24 @@ impl Worker {
     /// Whether the process has exited (killed from outside while idle, for instance).
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+}
+
+/// Send one frame (the worker reads it when it is done with the call in progress).
+pub async fn send(stdin: &mut ChildStdin, frame: &[u8]) -> std::io::Result<()> {
+    stdin.write_all(frame).await?;
+    stdin.flush().await
+}
+
+/// The next reply, within `timeout`. On timeout or EOF the worker is unusable.
+pub async fn receive(
+    stdout: &mut ChildStdout,
+    timeout: Duration,
+) -> Result<(Reply, Vec<Vec<u8>>), WorkerError> {
+    match tokio::time::timeout(timeout, protocol::read_reply(stdout)).await {
+        Err(_) => Err(WorkerError::Timeout(timeout)),
+        Ok(Err(_)) => Err(WorkerError::Exited),
+        Ok(Ok(reply)) => Ok(reply),
     }
 }
 
