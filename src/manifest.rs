@@ -124,8 +124,10 @@ pub fn display(path: &Path) -> String {
 
 /// Read and parse `files` (in parallel); syntax errors become findings.
 pub fn load(files: &[PathBuf], sources: &mut Sources) -> Result<Loaded, ManifestError> {
+    let small = files.len() < crate::validate::PARALLEL_FROM;
+    let read_one = |p: &PathBuf| read(p).map(|bytes| (display(p), bytes));
     let texts: Vec<Result<(String, Vec<u8>), ManifestError>> =
-        files.par_iter().map(|p| read(p).map(|bytes| (display(p), bytes))).collect();
+        if small { files.iter().map(read_one).collect() } else { files.par_iter().map(read_one).collect() };
     let mut ids = Vec::with_capacity(texts.len());
     let mut findings = Vec::new();
     for text in texts {
@@ -149,14 +151,13 @@ pub fn load(files: &[PathBuf], sources: &mut Sources) -> Result<Loaded, Manifest
         }
     }
     let progress = Progress::start("parsing", ids.len());
-    let parsed: Vec<(u32, Result<Vec<Node>, crate::yaml::YamlError>)> = ids
-        .par_iter()
-        .map(|&id| {
-            let result = parse_stream(sources.text(id), id, Schema::Kubernetes11);
-            progress.tick();
-            (id, result)
-        })
-        .collect();
+    let parse = |&id: &u32| {
+        let result = parse_stream(sources.text(id), id, Schema::Kubernetes11);
+        progress.tick();
+        (id, result)
+    };
+    let parsed: Vec<(u32, Result<Vec<Node>, crate::yaml::YamlError>)> =
+        if small { ids.iter().map(parse).collect() } else { ids.par_iter().map(parse).collect() };
     progress.finish();
     let mut docs = Vec::new();
     for (_, result) in parsed {

@@ -144,31 +144,38 @@ impl Checker<'_> {
     }
 }
 
+/// Below this many objects (or files), work stays on the calling thread.
+pub const PARALLEL_FROM: usize = 64;
+
 /// Validate a set of objects (one Application's worth, or one tree).
 pub fn validate(docs: &[Doc<'_>], sources: &Sources, opts: &Options<'_>) -> Vec<Finding> {
     let set = Set::new(docs);
-    let mut findings: Vec<Finding> = docs
-        .par_iter()
-        .flat_map_iter(|doc| {
-            let mut cx = Checker { sources, findings: Vec::new() };
-            if rules::meta::is_manifest(&mut cx, doc) {
-                rules::meta::check(&mut cx, doc);
-                rules::configmap::check(&mut cx, doc);
-                rules::workload::check(&mut cx, doc, &set, opts.externals);
-                rules::hygiene::check(&mut cx, doc);
-                rules::python::check(&mut cx, doc, &set, opts.input_keys);
-                if let Some(schemas) = opts.schemas {
-                    rules::schema::check(&mut cx, doc, schemas);
-                }
-                let ignored: Vec<&str> = doc
-                    .annotation(IGNORE_ANNOTATION)
-                    .map(|a| a.split(',').map(str::trim).collect())
-                    .unwrap_or_default();
-                cx.findings.retain(|f| !ignored.contains(&f.rule));
+    let check = |doc: &Doc<'_>| {
+        let mut cx = Checker { sources, findings: Vec::new() };
+        if rules::meta::is_manifest(&mut cx, doc) {
+            rules::meta::check(&mut cx, doc);
+            rules::configmap::check(&mut cx, doc);
+            rules::workload::check(&mut cx, doc, &set, opts.externals);
+            rules::hygiene::check(&mut cx, doc);
+            rules::python::check(&mut cx, doc, &set, opts.input_keys);
+            if let Some(schemas) = opts.schemas {
+                rules::schema::check(&mut cx, doc, schemas);
             }
-            cx.findings
-        })
-        .collect();
+            let ignored: Vec<&str> = doc
+                .annotation(IGNORE_ANNOTATION)
+                .map(|a| a.split(',').map(str::trim).collect())
+                .unwrap_or_default();
+            cx.findings.retain(|f| !ignored.contains(&f.rule));
+        }
+        cx.findings
+    };
+    // A render checks a handful of objects: starting the thread pool would cost more than it
+    // saves.
+    let mut findings: Vec<Finding> = if docs.len() < PARALLEL_FROM {
+        docs.iter().flat_map(check).collect()
+    } else {
+        docs.par_iter().flat_map_iter(check).collect()
+    };
     findings.retain(|f| !opts.ignore.iter().any(|r| r == f.rule));
     crate::finding::sort_dedup(&mut findings);
     findings

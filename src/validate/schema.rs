@@ -1,7 +1,7 @@
 //! Rule `schema`: each object against the strict JSON Schema of its kind, for one Kubernetes
-//! version, from the bundle in `schemas/kubernetes.json.gz` (see `schemas/README.md`). The
-//! bundle is read once per process and only when needed; each kind's validator is compiled
-//! once and shared by all threads.
+//! version, from the bundle in `schemas/kubernetes.json.gz` (see `schemas/README.md`), which
+//! `build.rs` decompresses into the binary. Only the lines a run uses are parsed; each kind's
+//! validator is compiled once and shared by all threads.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -12,16 +12,18 @@ use jsonschema::{Registry, Validator};
 use serde::Deserialize;
 use serde_json::Value;
 
-static BUNDLE: &[u8] = include_bytes!("../../schemas/kubernetes.json.gz");
+static BUNDLE: &str = include_str!(concat!(env!("OUT_DIR"), "/kubernetes.json"));
+/// Byte ranges of the bundle's lines, computed by `build.rs`.
+static BUNDLE_LINES: &[(usize, usize)] = include!(concat!(env!("OUT_DIR"), "/kubernetes_lines.rs"));
 /// Where the bundle's `$ref`s point: `/api/_definitions.json#/$defs/...` resolves against it.
 const BASE: &str = "https://kubernetes.schemas.fnops.invalid/api/";
 
-/// The decompressed bundle: a header line, one index line per version, one schema per line
-/// (see `schemas/generate_kubernetes.py`). Only the lines a run uses are parsed.
+/// The bundle: a header line, one index line per version, one schema per line (see
+/// `schemas/generate_kubernetes.py`). Only the lines a run uses are parsed.
 struct Bundle {
-    text: String,
+    text: &'static str,
     /// Byte ranges of the lines.
-    lines: Vec<(usize, usize)>,
+    lines: &'static [(usize, usize)],
     versions: Vec<String>,
     indexes: Vec<OnceLock<Option<BundleVersion>>>,
 }
@@ -56,17 +58,7 @@ impl Bundle {
 fn bundle() -> &'static Bundle {
     static CELL: OnceLock<Bundle> = OnceLock::new();
     CELL.get_or_init(|| {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(BUNDLE), &mut text)
-            .expect("the embedded schema bundle is valid gzip");
-        let mut lines = Vec::new();
-        let mut start = 0;
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
-                lines.push((start, i));
-                start = i + 1;
-            }
-        }
+        let (text, lines) = (BUNDLE, BUNDLE_LINES);
         let header: Header =
             serde_json::from_str(&text[lines[0].0..lines[0].1]).expect("the bundle header is JSON");
         let indexes = header.versions.iter().map(|_| OnceLock::new()).collect();
