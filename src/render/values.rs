@@ -89,6 +89,7 @@ pub fn context(env: &EnvProject, root: &Path, source_path: &str) -> Result<Map<S
             "inputKey": p.redis.input_key,
             "outputKey": p.redis.output_key,
             "passwordSecret": p.redis.password_secret,
+            "tls": p.redis.tls,
         },
         "period": p.period.seconds_text(),
         "trigger": trigger.as_str(),
