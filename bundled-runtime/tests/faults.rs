@@ -228,6 +228,39 @@ fn a_worker_killed_at_period_zero_with_a_call_queued_keeps_its_state() {
     assert!(log.matches("restored from the last snapshot").count() >= 4, "{log}");
 }
 
+/// At period 0 the input is sent ahead into a worker that hangs. After the timeout that input
+/// goes to the new worker, which runs it with the state of the last successful call.
+#[test]
+fn a_call_queued_behind_a_hanging_one_goes_to_the_next_worker() {
+    let redis = RedisServer::start();
+    let rt = start(
+        &redis,
+        &counting(),
+        &[("MONITORING_PERIOD", "0"), ("TRIGGER", "poll"), ("HANDLER_TIMEOUT", "1")],
+    );
+    send(&redis, 1, "");
+    // Many calls first, so that a lost state (counting again from 1) shows as a drop.
+    wait_until(LONG, "many calls", || output(&redis)["n"].as_i64().unwrap_or(0) > 2000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let marker = dir.path().join("hung");
+    redis.set("metrics", &serde_json::json!({"seq": 2, "cmd": "hang_once", "marker": marker}).to_string());
+    let mut seen = Vec::new();
+    let start = std::time::Instant::now();
+    while output(&redis)["seq"] != 2 && start.elapsed() < LONG {
+        seen.push(output(&redis)["n"].as_i64().expect("n"));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for _ in 0..50 {
+        seen.push(output(&redis)["n"].as_i64().expect("n"));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(output(&redis)["seq"], 2, "the queued input ran on the new worker");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "the count went back: {seen:?}");
+    let log = rt.log();
+    assert!(log.contains("worker restarted; context.env restored from the last snapshot"), "{log}");
+    assert_eq!(log.matches("ran past HANDLER_TIMEOUT").count(), 1, "one hang only:\n{log}");
+}
+
 #[test]
 fn hot_reload_swaps_good_code_and_keeps_the_old_on_broken_code() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -11,6 +11,9 @@ def handler(input, context):
     print("call %d seq %s" % (n, input.get("seq")))
     if cmd == "hang":
         time.sleep(600)
+    if cmd == "hang_once" and not os.path.exists(input["marker"]):
+        open(input["marker"], "w").close()
+        time.sleep(600)
     if cmd == "exit":
         os._exit(3)
     if cmd == "raise":
