@@ -248,6 +248,9 @@ impl Settings {
     }
 }
 
+/// Upper bound on a TLS file (a certificate chain is a few KiB).
+const MAX_PEM_BYTES: u64 = 1 << 20;
+
 /// The TLS files, read now; naming one without a TLS connection is a mistake worth an error
 /// (the user believes the traffic is encrypted).
 fn tls_settings(
@@ -263,7 +266,16 @@ fn tls_settings(
                 "is set but the connection is not TLS: use a `rediss://` URL or `REDIS_TLS=true`",
             ));
         }
-        let pem = std::fs::read(path).map_err(|e| err(setting, format!("cannot read `{path}`: {e}")))?;
+        // PEM files are small: a cap keeps a wrong path (`/dev/zero`) from eating memory.
+        let mut pem = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| {
+                std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_PEM_BYTES + 1), &mut pem)
+            })
+            .map_err(|e| err(setting, format!("cannot read `{path}`: {e}")))?;
+        if pem.len() as u64 > MAX_PEM_BYTES {
+            return Err(err(setting, format!("`{path}` is larger than 1 MiB: not a certificate file")));
+        }
         if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
             return Err(err(setting, format!("`{path}` is not a PEM file")));
         }
@@ -440,6 +452,7 @@ mod tests {
             (vec![("REDIS_TLS", "true"), ("REDIS_TLS_CA_FILE", path)], "REDIS_TLS_CA_FILE"),
             (vec![("REDIS_TLS", "true"), ("REDIS_TLS_CERT_FILE", ca_path)], "REDIS_TLS_KEY_FILE"),
             (vec![("REDIS_TLS", "yes"), ("REDIS_URL", "redis://db/")], "REDIS_TLS"),
+            (vec![("REDIS_TLS", "true"), ("REDIS_TLS_CA_FILE", "/dev/zero")], "REDIS_TLS_CA_FILE"),
         ];
         for (mut pairs, setting) in cases {
             pairs.push(("PYFILE_PATH", path));
