@@ -91,3 +91,36 @@ fn repeated_faults_lose_no_output_and_no_state() {
     assert!(log.matches("redis is back").count() >= 4, "{log}");
     assert!(log.contains("restored from the last snapshot"), "{log}");
 }
+
+/// `TRIGGER=change` at period 0 with inputs arriving faster than calls, so that inputs are
+/// queued ahead, and the worker killed once on the way: every sample the handler sees, it sees
+/// once and in order, and the last one is handled.
+#[test]
+fn change_at_period_zero_sees_each_sample_once_in_order_across_a_kill() {
+    let redis = RedisServer::start();
+    let mut env = base_env(&redis, &handlers_dir().join("ledger.py"));
+    env.retain(|(k, _)| *k != "MONITORING_PERIOD");
+    env.push(("MONITORING_PERIOD", "0".into()));
+    env.push(("TRIGGER", "change".into()));
+    let rt = Runtime::start(&env);
+    rt.wait_log("worker ready", LONG);
+    for seq in 1..=40u32 {
+        redis.set("metrics", &format!("{{\"seq\": {seq}, \"sleep\": 0.03}}"));
+        if seq == 20 {
+            for pid in workers(rt.pid()) {
+                let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    wait_for(&rt, "the output of seq 40", || output(&redis)["seq"] == 40);
+    let seen: Vec<u64> = output(&redis)["seen"]
+        .as_array()
+        .expect("seen")
+        .iter()
+        .filter_map(serde_json::Value::as_u64)
+        .collect();
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "each sample once, in order: {seen:?}");
+    assert!(seen.len() >= 5, "samples were handled: {seen:?}");
+    assert!(rt.log().contains("restored from the last snapshot"), "{}", rt.log());
+}
