@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::finding::{Finding, Sources};
-use crate::yaml::{Loc, Node, Schema, parse_stream};
+use crate::yaml::{Loc, Node, Schema, YamlError, parse_stream};
 
 /// Largest manifest file read (a ConfigMap is at most 1 MiB; this leaves room for big lists).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -124,6 +124,23 @@ pub fn display(path: &Path) -> String {
 
 /// Read and parse `files` (in parallel); syntax errors become findings.
 pub fn load(files: &[PathBuf], sources: &mut Sources) -> Result<Loaded, ManifestError> {
+    let read = read_all(files, sources)?;
+    let (docs, mut findings) = parse_all(&read.ids, sources);
+    let mut all = read.findings;
+    all.append(&mut findings);
+    Ok(Loaded { docs, findings: all, files: read.ids.len() })
+}
+
+/// The files read into `sources`, not parsed yet.
+pub struct Read {
+    /// Source ids of the files that are text, in the order given.
+    pub ids: Vec<u32>,
+    /// Files that are not UTF-8.
+    pub findings: Vec<Finding>,
+}
+
+/// Read `files` (in parallel when there are many) into `sources`.
+pub fn read_all(files: &[PathBuf], sources: &mut Sources) -> Result<Read, ManifestError> {
     let small = files.len() < crate::validate::PARALLEL_FROM;
     let read_one = |p: &PathBuf| read(p).map(|bytes| (display(p), bytes));
     let texts: Vec<Result<(String, Vec<u8>), ManifestError>> =
@@ -150,23 +167,38 @@ pub fn load(files: &[PathBuf], sources: &mut Sources) -> Result<Loaded, Manifest
             }
         }
     }
+    Ok(Read { ids, findings })
+}
+
+/// Parse the files `ids` of `sources` (in parallel when there are many); syntax errors become
+/// findings.
+pub fn parse_all(ids: &[u32], sources: &Sources) -> (Vec<Node>, Vec<Finding>) {
     let progress = Progress::start("parsing", ids.len());
     let parse = |&id: &u32| {
-        let result = parse_stream(sources.text(id), id, Schema::Kubernetes11);
+        let result = parse_file(id, sources);
         progress.tick();
-        (id, result)
+        result
     };
-    let parsed: Vec<(u32, Result<Vec<Node>, crate::yaml::YamlError>)> =
-        if small { ids.iter().map(parse).collect() } else { ids.par_iter().map(parse).collect() };
+    let parsed: Vec<Result<Vec<Node>, YamlError>> = if ids.len() < crate::validate::PARALLEL_FROM {
+        ids.iter().map(parse).collect()
+    } else {
+        ids.par_iter().map(parse).collect()
+    };
     progress.finish();
     let mut docs = Vec::new();
-    for (_, result) in parsed {
+    let mut findings = Vec::new();
+    for result in parsed {
         match result {
             Ok(d) => docs.extend(d),
             Err(e) => findings.push(Finding::error(e.rule, sources, e.loc, e.message)),
         }
     }
-    Ok(Loaded { docs, findings, files: ids.len() })
+    (docs, findings)
+}
+
+/// The documents of one file, as Kubernetes reads them.
+pub fn parse_file(id: u32, sources: &Sources) -> Result<Vec<Node>, YamlError> {
+    parse_stream(sources.text(id), id, Schema::Kubernetes11)
 }
 
 /// A progress line on stderr for long runs, only when stderr is a terminal (never in pipes or

@@ -8,7 +8,18 @@ use crate::finding::{Finding, Severity, Sources};
 use crate::manifest;
 use crate::project::PROJECT_FILE;
 use crate::report::{self, Format};
-use crate::validate::{Doc, Options, SchemaSet, validate};
+use crate::validate::{Doc, Options, SchemaSet, validate, validate_streamed};
+
+/// From this much manifest text on, parsed objects are not all kept: see
+/// [`validate_streamed`]. `FNOPS_STREAM_FROM_BYTES` overrides it (tests set 0).
+const STREAM_FROM_BYTES: usize = 32 << 20;
+
+fn stream_from_bytes() -> usize {
+    std::env::var("FNOPS_STREAM_FROM_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(STREAM_FROM_BYTES)
+}
 
 pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     let mut reports = args.reports.clone();
@@ -81,8 +92,8 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     let context_names: std::collections::BTreeSet<String> =
         context.iter().map(|p| manifest::display(p)).collect();
     let all: Vec<PathBuf> = expanded.iter().chain(context.iter()).cloned().collect();
-    let loaded = match manifest::load(&all, &mut sources) {
-        Ok(l) => l,
+    let read = match manifest::read_all(&all, &mut sources) {
+        Ok(r) => r,
         Err(e) => return fail(e),
     };
     files.extend(
@@ -90,8 +101,7 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
             .iter()
             .map(|p| if p.as_os_str() == "-" { "<stdin>".into() } else { p.display().to_string() }),
     );
-    findings.extend(loaded.findings);
-    let docs: Vec<Doc<'_>> = loaded.docs.iter().map(|node| Doc { node }).collect();
+    findings.extend(read.findings);
     let input_keys = match &args.input_sample {
         Some(path) => match read_input_sample(path) {
             Ok(keys) => Some(keys),
@@ -105,7 +115,20 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
         ignore: &args.ignore,
         input_keys: input_keys.as_ref(),
     };
-    findings.extend(validate(&docs, &sources, &opts));
+    let bytes: usize = read.ids.iter().map(|&id| sources.text(id).len()).sum();
+    let objects = if bytes >= stream_from_bytes() {
+        // Too big to hold parsed: index, then check file by file (each file parsed twice).
+        let (found, objects) =
+            validate_streamed(&read.ids, &sources, &opts, |id| manifest::parse_file(id, &sources));
+        findings.extend(found);
+        objects
+    } else {
+        let (nodes, syntax) = manifest::parse_all(&read.ids, &sources);
+        findings.extend(syntax);
+        let docs: Vec<Doc<'_>> = nodes.iter().map(|node| Doc { node }).collect();
+        findings.extend(validate(&docs, &sources, &opts));
+        docs.len()
+    };
     findings.retain(|f| !args.ignore.iter().any(|r| r == f.rule));
     // Context files report only what the given files can have broken in them: references.
     findings.retain(|f| {
@@ -134,8 +157,8 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
         if context.is_empty() { String::new() } else { format!(" (with {} for context)", context.len()) };
     eprintln!(
         "checked {} documents in {} files{with_context} against Kubernetes {}: {errors} errors, {warnings} warnings",
-        docs.len(),
-        loaded.files - context.len(),
+        objects,
+        read.ids.len() - context.len(),
         schemas.version()
     );
     if errors > 0 || (args.strict_warnings && warnings > 0) {

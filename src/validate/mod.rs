@@ -61,41 +61,86 @@ impl<'a> Doc<'a> {
     }
 }
 
-/// The validated set, indexed once so that rules following references stay linear.
-pub struct Set<'a> {
-    configmaps: std::collections::HashMap<&'a str, Vec<Doc<'a>>>,
-    /// `HANDLER_FUNCTION` from a ConfigMap of the set, if any.
-    pub handler_function: Option<&'a str>,
+/// What rules that follow references need to know of the whole validated set: the keys of
+/// every ConfigMap and the runtime's `HANDLER_FUNCTION`. Built once so that those rules stay
+/// linear, and owned, so that a large tree can be indexed file by file and its parsed objects
+/// dropped (see [`validate_files`]).
+#[derive(Default)]
+pub struct Set {
+    configmaps: std::collections::HashMap<String, Vec<ConfigMapKeys>>,
+    /// `HANDLER_FUNCTION` from the first ConfigMap of the set that has one.
+    pub handler_function: Option<String>,
 }
 
-impl<'a> Set<'a> {
-    fn new(docs: &[Doc<'a>]) -> Set<'a> {
-        let mut configmaps: std::collections::HashMap<&'a str, Vec<Doc<'a>>> =
-            std::collections::HashMap::new();
-        let mut handler_function = None;
-        for doc in docs.iter().filter(|d| d.kind() == Some("ConfigMap")) {
-            if let Some(name) = doc.name() {
-                configmaps.entry(name).or_default().push(*doc);
-            }
-            if handler_function.is_none() {
-                handler_function =
-                    doc.node.get("data").and_then(|d| d.get("HANDLER_FUNCTION")).and_then(Node::as_str);
-            }
+/// The keys (`data` and `binaryData`) of one ConfigMap.
+pub struct ConfigMapKeys {
+    namespace: Option<String>,
+    keys: Vec<String>,
+}
+
+impl ConfigMapKeys {
+    pub fn has(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k == key)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(String::as_str)
+    }
+}
+
+impl Set {
+    pub fn new(docs: &[Doc<'_>]) -> Set {
+        let mut set = Set::default();
+        for doc in docs {
+            set.add(doc);
         }
-        Set { configmaps, handler_function }
+        set
+    }
+
+    /// Index one object (only ConfigMaps matter).
+    pub fn add(&mut self, doc: &Doc<'_>) {
+        if doc.kind() != Some("ConfigMap") {
+            return;
+        }
+        if let Some(name) = doc.name() {
+            let keys = ["data", "binaryData"]
+                .iter()
+                .filter_map(|f| doc.node.get(f))
+                .flat_map(|d| match &d.value {
+                    crate::yaml::Value::Map(entries) => entries.iter().map(|(k, _)| k.name.clone()).collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let namespace = doc.namespace().map(str::to_owned);
+            self.configmaps.entry(name.to_owned()).or_default().push(ConfigMapKeys { namespace, keys });
+        }
+        if self.handler_function.is_none() {
+            self.handler_function = doc
+                .node
+                .get("data")
+                .and_then(|d| d.get("HANDLER_FUNCTION"))
+                .and_then(Node::as_str)
+                .map(str::to_owned);
+        }
+    }
+
+    /// Add the index of objects that come after this set's.
+    pub fn append(&mut self, later: Set) {
+        for (name, mut found) in later.configmaps {
+            self.configmaps.entry(name).or_default().append(&mut found);
+        }
+        if self.handler_function.is_none() {
+            self.handler_function = later.handler_function;
+        }
     }
 
     /// A ConfigMap by name and namespace. An object without a namespace lands in the
     /// Application's destination namespace, so it matches any namespace.
-    pub fn configmap(&self, ns: Option<&str>, name: &str) -> Option<Doc<'a>> {
-        self.configmaps
-            .get(name)?
-            .iter()
-            .find(|d| match (ns, d.namespace()) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            })
-            .copied()
+    pub fn configmap(&self, ns: Option<&str>, name: &str) -> Option<&ConfigMapKeys> {
+        self.configmaps.get(name)?.iter().find(|c| match (ns, c.namespace.as_deref()) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        })
     }
 }
 
@@ -150,25 +195,7 @@ pub const PARALLEL_FROM: usize = 64;
 /// Validate a set of objects (one Application's worth, or one tree).
 pub fn validate(docs: &[Doc<'_>], sources: &Sources, opts: &Options<'_>) -> Vec<Finding> {
     let set = Set::new(docs);
-    let check = |doc: &Doc<'_>| {
-        let mut cx = Checker { sources, findings: Vec::new() };
-        if rules::meta::is_manifest(&mut cx, doc) {
-            rules::meta::check(&mut cx, doc);
-            rules::configmap::check(&mut cx, doc);
-            rules::workload::check(&mut cx, doc, &set, opts.externals);
-            rules::hygiene::check(&mut cx, doc);
-            rules::python::check(&mut cx, doc, &set, opts.input_keys);
-            if let Some(schemas) = opts.schemas {
-                rules::schema::check(&mut cx, doc, schemas);
-            }
-            let ignored: Vec<&str> = doc
-                .annotation(IGNORE_ANNOTATION)
-                .map(|a| a.split(',').map(str::trim).collect())
-                .unwrap_or_default();
-            cx.findings.retain(|f| !ignored.contains(&f.rule));
-        }
-        cx.findings
-    };
+    let check = |doc: &Doc<'_>| check_doc(doc, &set, sources, opts);
     // A render checks a handful of objects: starting the thread pool would cost more than it
     // saves.
     let mut findings: Vec<Finding> = if docs.len() < PARALLEL_FROM {
@@ -179,6 +206,75 @@ pub fn validate(docs: &[Doc<'_>], sources: &Sources, opts: &Options<'_>) -> Vec<
     findings.retain(|f| !opts.ignore.iter().any(|r| r == f.rule));
     crate::finding::sort_dedup(&mut findings);
     findings
+}
+
+/// Validate the files `ids` of `sources` without keeping their parsed objects, for trees too
+/// big to hold parsed at once. A first pass parses each file and keeps only its part of the
+/// [`Set`] index; a second parses it again, checks it, and drops it. Memory then holds the
+/// source texts (for snippets), the index and the findings, at the price of a second parse.
+/// The findings are those of [`validate`] plus the files' syntax errors (a test compares the
+/// two). Returns them with the number of objects.
+pub fn validate_streamed(
+    ids: &[u32],
+    sources: &Sources,
+    opts: &Options<'_>,
+    parse: impl Fn(u32) -> Result<Vec<Node>, crate::yaml::YamlError> + Sync,
+) -> (Vec<Finding>, usize) {
+    let index = |&id: &u32| {
+        parse(id).map(|nodes| {
+            let docs: Vec<Doc<'_>> = nodes.iter().map(|node| Doc { node }).collect();
+            Set::new(&docs)
+        })
+    };
+    let parts: Vec<Result<Set, crate::yaml::YamlError>> = ids.par_iter().map(index).collect();
+    let mut set = Set::default();
+    let mut findings = Vec::new();
+    let mut parsed = Vec::with_capacity(ids.len());
+    for (&id, part) in ids.iter().zip(parts) {
+        match part {
+            Ok(part) => {
+                set.append(part);
+                parsed.push(id);
+            }
+            Err(e) => findings.push(Finding::error(e.rule, sources, e.loc, e.message)),
+        }
+    }
+    let check = |&id: &u32| {
+        let nodes = parse(id).unwrap_or_default();
+        let found: Vec<Finding> =
+            nodes.iter().flat_map(|node| check_doc(&Doc { node }, &set, sources, opts)).collect();
+        (nodes.len(), found)
+    };
+    let checked: Vec<(usize, Vec<Finding>)> = parsed.par_iter().map(check).collect();
+    let mut objects = 0;
+    for (count, mut found) in checked {
+        objects += count;
+        findings.append(&mut found);
+    }
+    findings.retain(|f| !opts.ignore.iter().any(|r| r == f.rule));
+    crate::finding::sort_dedup(&mut findings);
+    (findings, objects)
+}
+
+/// Every rule on one object, less what its `fnops.io/ignore` annotation suppresses.
+fn check_doc(doc: &Doc<'_>, set: &Set, sources: &Sources, opts: &Options<'_>) -> Vec<Finding> {
+    let mut cx = Checker { sources, findings: Vec::new() };
+    if rules::meta::is_manifest(&mut cx, doc) {
+        rules::meta::check(&mut cx, doc);
+        rules::configmap::check(&mut cx, doc);
+        rules::workload::check(&mut cx, doc, set, opts.externals);
+        rules::hygiene::check(&mut cx, doc);
+        rules::python::check(&mut cx, doc, set, opts.input_keys);
+        if let Some(schemas) = opts.schemas {
+            rules::schema::check(&mut cx, doc, schemas);
+        }
+        let ignored: Vec<&str> = doc
+            .annotation(IGNORE_ANNOTATION)
+            .map(|a| a.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        cx.findings.retain(|f| !ignored.contains(&f.rule));
+    }
+    cx.findings
 }
 
 /// The JSON value of a node, for rules that need whole subtrees.

@@ -49,15 +49,15 @@ fn map(layout: &Layout, value: &Node, at: PyPos) -> Loc {
 
 /// The entry point the runtime will call for a pyfile: `HANDLER_FUNCTION` from a ConfigMap of
 /// the set (bare, or `usermodule.x`), else `handler`. `None` when it lives in another module.
-fn entry_name(set: &Set<'_>) -> Option<String> {
-    match set.handler_function.map(str::trim) {
+fn entry_name(set: &Set) -> Option<String> {
+    match set.handler_function.as_deref().map(str::trim) {
         None | Some("") => Some("handler".into()),
         Some(h) if !h.contains('.') => Some(h.to_owned()),
         Some(h) => h.strip_prefix("usermodule.").map(str::to_owned),
     }
 }
 
-pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set<'_>, keys: Option<&InputKeys>) {
+pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, keys: Option<&InputKeys>) {
     if doc.kind() != Some("ConfigMap") {
         return;
     }

@@ -48,11 +48,7 @@ pub fn containers(spec: &Node) -> impl Iterator<Item = &Node> {
     ["initContainers", "containers"].into_iter().flat_map(move |f| items(spec.get(f)).iter())
 }
 
-fn configmap_has_key(cm: &Doc<'_>, key: &str) -> bool {
-    ["data", "binaryData"].iter().any(|f| cm.node.get(f).and_then(|d| d.get(key)).is_some())
-}
-
-pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set<'_>, externals: &[String]) {
+pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, externals: &[String]) {
     check_selector(cx, doc);
     let Some(spec) = pod_spec(doc) else { return };
     let volumes = items(spec.get("volumes"));
@@ -102,7 +98,7 @@ fn check_selector(cx: &mut Checker<'_>, doc: &Doc<'_>) {
 fn check_container(
     cx: &mut Checker<'_>,
     doc: &Doc<'_>,
-    set: &Set<'_>,
+    set: &Set,
     container: &Node,
     volumes: &[Node],
     externals: &[String],
@@ -191,7 +187,7 @@ fn check_container(
 }
 
 /// `subPath` into a ConfigMap volume must name a file the volume holds.
-fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set<'_>, sub: &Node, cm: &Node) {
+fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, sub: &Node, cm: &Node) {
     let sub_path = sub.as_str().unwrap_or_default();
     let file_names: Vec<&str> = match cm.get("items") {
         Some(_) => items(cm.get("items")).iter().filter_map(|i| str_at(i, "path")).collect(),
@@ -199,14 +195,7 @@ fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set<'_>, sub: &Node,
             let Some(found) = str_at(cm, "name").and_then(|n| set.configmap(doc.namespace(), n)) else {
                 return;
             };
-            ["data", "binaryData"]
-                .iter()
-                .filter_map(|f| found.node.get(f))
-                .flat_map(|d| match &d.value {
-                    Value::Map(e) => e.iter().map(|(k, _)| k.name.as_str()).collect::<Vec<_>>(),
-                    _ => Vec::new(),
-                })
-                .collect()
+            found.keys().collect()
         }
     };
     if !file_names.contains(&sub_path) {
@@ -230,7 +219,7 @@ fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set<'_>, sub: &Node,
 fn check_configmap_ref(
     cx: &mut Checker<'_>,
     doc: &Doc<'_>,
-    set: &Set<'_>,
+    set: &Set,
     holder: &Node,
     externals: &[String],
 ) -> bool {
@@ -252,17 +241,10 @@ fn check_configmap_ref(
     false
 }
 
-fn check_key_ref(
-    cx: &mut Checker<'_>,
-    doc: &Doc<'_>,
-    set: &Set<'_>,
-    cm: &str,
-    key_node: &Node,
-    optional: bool,
-) {
+fn check_key_ref(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, cm: &str, key_node: &Node, optional: bool) {
     let key = key_node.as_str().unwrap_or_default();
     let Some(found) = set.configmap(doc.namespace(), cm) else { return };
-    if !optional && !configmap_has_key(&found, key) {
+    if !optional && !found.has(key) {
         cx.error("ref-missing-key", doc, key_node.loc, format!("ConfigMap `{cm}` has no key `{key}`"), None);
     }
 }
