@@ -284,11 +284,10 @@ impl Runner {
         };
         let timeout = self.settings.handler_timeout;
         let (stdin, stdout) = worker.pipes();
-        let mut first_send = None;
+        let mut first_send = Ok(());
         if !sent {
             let frame = protocol::encode_call(&input);
-            let send = worker::send(stdin, &frame);
-            first_send = Some(tokio::time::timeout(timeout, send).await);
+            first_send = worker::within(timeout, worker::send(stdin, &frame)).await;
         }
         let mut reply_done = None;
         let mut io_done = None;
@@ -298,11 +297,8 @@ impl Runner {
         // input sent ahead never blocks on a pipe the worker is writing its reply to.
         {
             let reply = async {
-                match first_send {
-                    Some(Err(_)) => Err(WorkerError::Timeout(timeout)),
-                    Some(Ok(Err(_))) => Err(WorkerError::Exited),
-                    _ => worker::receive(stdout, timeout).await,
-                }
+                first_send?;
+                worker::receive(stdout, timeout).await
             };
             tokio::pin!(reply);
             let mut stdin = Some(stdin);
@@ -351,7 +347,7 @@ impl Runner {
             }
         }
         self.worker = Some(worker);
-        let result = reply_done.unwrap_or(Err(WorkerError::Exited));
+        let result = reply_done.unwrap_or(Err(WorkerError::Exited)).map_err(failure_of);
         let worker_ok = result.is_ok();
         let (unwritten, next) = match io_done {
             Some(done) => done,
@@ -411,14 +407,17 @@ impl Runner {
     /// Ask the worker; keep the snapshot and the JSON state it returns.
     async fn call(&mut self, input: &[u8]) -> Called {
         let started = Instant::now();
-        let timeout = self.settings.handler_timeout;
-        let result = match self.ensure_worker().await {
-            Some(worker) => worker.call(input, timeout).await,
-            None => {
-                return Called::Failed(Failure::WorkerUnavailable("no worker could be started".into()));
-            }
-        };
+        let result = self.call_worker(input).await;
         self.settle(input, result, started).await
+    }
+
+    /// One call on the live worker, started first if there is none.
+    async fn call_worker(&mut self, input: &[u8]) -> Result<(Reply, Vec<Vec<u8>>), Failure> {
+        let timeout = self.settings.handler_timeout;
+        let Some(worker) = self.ensure_worker().await else {
+            return Err(Failure::WorkerUnavailable("no worker could be started".into()));
+        };
+        worker.call(input, timeout).await.map_err(failure_of)
     }
 
     /// What a worker's answer asks of the tick. A worker that died during the call is replaced
@@ -427,28 +426,23 @@ impl Runner {
     async fn settle(
         &mut self,
         input: &[u8],
-        result: Result<(Reply, Vec<Vec<u8>>), WorkerError>,
+        result: Result<(Reply, Vec<Vec<u8>>), Failure>,
         started: Instant,
     ) -> Called {
-        let (reply, payloads) = match result {
-            Ok(r) => r,
-            Err(WorkerError::Timeout(_)) => return Called::Failed(Failure::Timeout),
-            Err(_) => {
+        let result = match result {
+            Err(Failure::WorkerExited) => {
                 tracing::error!(
                     tick = self.tick,
                     "the worker died during the call: retrying the input once with a new worker"
                 );
                 self.restart_worker("exited").await;
-                let timeout = self.settings.handler_timeout;
-                let Some(worker) = self.ensure_worker().await else {
-                    return Called::Failed(Failure::WorkerUnavailable("no worker could be started".into()));
-                };
-                match worker.call(input, timeout).await {
-                    Ok(r) => r,
-                    Err(WorkerError::Timeout(_)) => return Called::Failed(Failure::Timeout),
-                    Err(_) => return Called::Failed(Failure::WorkerExited),
-                }
+                self.call_worker(input).await
             }
+            other => other,
+        };
+        let (reply, payloads) = match result {
+            Ok(r) => r,
+            Err(failure) => return Called::Failed(failure),
         };
         self.shared.call_duration(started.elapsed().as_secs_f64());
         if !reply.ok {
@@ -664,13 +658,13 @@ impl Runner {
         tracing::info!(tick = self.tick, "worker restarted; context.env {restored}");
     }
 
-    /// Hot reload: when the mounted code changed, import it in a new worker and swap it in
-    /// with `context.env`; a broken change keeps the old worker.
     /// Whether the code on disk is due to be looked at (once a second).
     fn reload_due(&self) -> bool {
         self.settings.reload && self.last_reload_check.elapsed() >= Duration::from_secs(1)
     }
 
+    /// Hot reload: when the mounted code changed, import it in a new worker and swap it in
+    /// with `context.env`; a broken change keeps the old worker.
     async fn maybe_reload(&mut self) {
         if !self.reload_due() {
             return;
@@ -699,6 +693,14 @@ impl Runner {
             }
             Err(e) => tracing::error!("the code changed but does not load: {e}; keeping the running version"),
         }
+    }
+}
+
+/// A call the worker did not answer: stuck past the timeout, or gone.
+fn failure_of(e: WorkerError) -> Failure {
+    match e {
+        WorkerError::Timeout(_) => Failure::Timeout,
+        _ => Failure::WorkerExited,
     }
 }
 

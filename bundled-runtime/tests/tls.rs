@@ -99,7 +99,7 @@ impl TlsRedis {
     fn runtime(&self, extra: &[(&'static str, String)]) -> Runtime {
         let module: PathBuf = handlers_dir().join("counting.py");
         let mut env = base_env(&self.server, &module);
-        env.retain(|(k, _)| !k.starts_with("REDIS_HOST") && !k.starts_with("REDIS_PORT"));
+        env.retain(|(k, _)| !matches!(*k, "REDIS_HOST" | "REDIS_PORT"));
         env.push(("REDIS_URL", format!("rediss://127.0.0.1:{}/", self.tls_port)));
         env.extend(extra.iter().cloned());
         let rt = Runtime::start(&env);

@@ -64,7 +64,7 @@ impl<'a> Doc<'a> {
 /// What rules that follow references need to know of the whole validated set: the keys of
 /// every ConfigMap and the runtime's `HANDLER_FUNCTION`. Built once so that those rules stay
 /// linear, and owned, so that a large tree can be indexed file by file and its parsed objects
-/// dropped (see [`validate_files`]).
+/// dropped (see [`validate_streamed`]).
 #[derive(Default)]
 pub struct Set {
     configmaps: std::collections::HashMap<String, Vec<ConfigMapKeys>>,
@@ -203,8 +203,7 @@ pub fn validate(docs: &[Doc<'_>], sources: &Sources, opts: &Options<'_>) -> Vec<
     } else {
         docs.par_iter().flat_map_iter(check).collect()
     };
-    findings.retain(|f| !opts.ignore.iter().any(|r| r == f.rule));
-    crate::finding::sort_dedup(&mut findings);
+    finish(&mut findings, opts);
     findings
 }
 
@@ -251,9 +250,14 @@ pub fn validate_streamed(
         objects += count;
         findings.append(&mut found);
     }
-    findings.retain(|f| !opts.ignore.iter().any(|r| r == f.rule));
-    crate::finding::sort_dedup(&mut findings);
+    finish(&mut findings, opts);
     (findings, objects)
+}
+
+/// Drop the rules suppressed for the run, then sort and deduplicate.
+fn finish(findings: &mut Vec<Finding>, opts: &Options<'_>) {
+    findings.retain(|f| !opts.ignore.iter().any(|r| r == f.rule));
+    crate::finding::sort_dedup(findings);
 }
 
 /// Every rule on one object, less what its `fnops.io/ignore` annotation suppresses.

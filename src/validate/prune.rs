@@ -48,14 +48,7 @@ fn prune_at(schema: &Value, instances: &[&Value], resolve: &Resolver<'_>, depth:
             }
             "items" if value.is_object() => {
                 let elements: Vec<&Value> = instances.iter().filter_map(|i| i.as_array()).flatten().collect();
-                out.insert(
-                    key.clone(),
-                    if elements.is_empty() {
-                        Value::Object(Map::new())
-                    } else {
-                        prune_at(value, &elements, resolve, depth + 1)
-                    },
-                );
+                out.insert(key.clone(), prune_over(value, &elements, resolve, depth + 1));
             }
             "additionalProperties" if value.is_object() => {
                 let known: Vec<&str> = obj
@@ -68,14 +61,7 @@ fn prune_at(schema: &Value, instances: &[&Value], resolve: &Resolver<'_>, depth:
                     .filter_map(|i| i.as_object())
                     .flat_map(|o| o.iter().filter(|(k, _)| !known.contains(&k.as_str())).map(|(_, v)| v))
                     .collect();
-                out.insert(
-                    key.clone(),
-                    if extra.is_empty() {
-                        Value::Object(Map::new())
-                    } else {
-                        prune_at(value, &extra, resolve, depth + 1)
-                    },
-                );
+                out.insert(key.clone(), prune_over(value, &extra, resolve, depth + 1));
             }
             "oneOf" | "anyOf" | "allOf" => {
                 let branches = value
@@ -98,4 +84,10 @@ fn prune_at(schema: &Value, instances: &[&Value], resolve: &Resolver<'_>, depth:
         }
     }
     Value::Object(out)
+}
+
+/// The subschema for `values` (array items, extra properties); with none, the empty schema,
+/// which nothing can fail.
+fn prune_over(schema: &Value, values: &[&Value], resolve: &Resolver<'_>, depth: usize) -> Value {
+    if values.is_empty() { Value::Object(Map::new()) } else { prune_at(schema, values, resolve, depth) }
 }

@@ -144,10 +144,7 @@ impl SchemaSet {
                 return result;
             }
         }
-        match self.lookup(api_version, kind) {
-            Lookup::Found(validator) => Some(violations(&validator, instance)),
-            Lookup::Unknown => None,
-        }
+        self.check_full(api_version, kind, instance)
     }
 
     /// Check with the full schema only (what `check` does after the first objects of a kind).

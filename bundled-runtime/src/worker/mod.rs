@@ -128,16 +128,11 @@ impl Worker {
         frame: &[u8],
         timeout: Duration,
     ) -> Result<(Reply, Vec<Vec<u8>>), WorkerError> {
-        let exchange = async {
-            self.stdin.write_all(frame).await?;
-            self.stdin.flush().await?;
+        within(timeout, async {
+            send(&mut self.stdin, frame).await?;
             protocol::read_reply(&mut self.stdout).await
-        };
-        match tokio::time::timeout(timeout, exchange).await {
-            Err(_) => Err(WorkerError::Timeout(timeout)),
-            Ok(Err(_)) => Err(WorkerError::Exited),
-            Ok(Ok(reply)) => Ok(reply),
-        }
+        })
+        .await
     }
 
     /// Kill the process, reap it, and log what it printed last (within a second).
@@ -163,10 +158,19 @@ pub async fn receive(
     stdout: &mut ChildStdout,
     timeout: Duration,
 ) -> Result<(Reply, Vec<Vec<u8>>), WorkerError> {
-    match tokio::time::timeout(timeout, protocol::read_reply(stdout)).await {
+    within(timeout, protocol::read_reply(stdout)).await
+}
+
+/// Protocol I/O within `timeout`: past it the worker is stuck, and an I/O error means it went
+/// away.
+pub async fn within<T>(
+    timeout: Duration,
+    io: impl Future<Output = std::io::Result<T>>,
+) -> Result<T, WorkerError> {
+    match tokio::time::timeout(timeout, io).await {
         Err(_) => Err(WorkerError::Timeout(timeout)),
         Ok(Err(_)) => Err(WorkerError::Exited),
-        Ok(Ok(reply)) => Ok(reply),
+        Ok(Ok(value)) => Ok(value),
     }
 }
 
