@@ -62,12 +62,12 @@ fn download(url: &str, sha256: Option<&str>, max_bytes: u64, into: &Path) -> Res
         CodeError::Download(format!("cannot read the ZIP (at most {max_bytes} bytes, `ZIP_MAX_BYTES`): {e}"))
     })?;
     let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    if let Some(pin) = sha256 {
-        if pin != digest {
-            return Err(CodeError::Download(format!(
-                "the download's sha256 is {digest}, which does not match `ZIP_SHA256` {pin}; refusing to run it"
-            )));
-        }
+    if let Some(pin) = sha256
+        && pin != digest
+    {
+        return Err(CodeError::Download(format!(
+            "the download's sha256 is {digest}, which does not match `ZIP_SHA256` {pin}; refusing to run it"
+        )));
     }
     let path = into.join("download.zip");
     std::fs::write(&path, &bytes)
@@ -122,10 +122,10 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, CodeError> {
             extract_zip(&path, &extract_to)?;
             init.sys_path.push(extract_to.display().to_string());
             init.zip_path = Some(path.display().to_string());
-            if let Some(pyfile) = &settings.pyfile {
-                if let Some(parent) = pyfile.parent() {
-                    init.sys_path.push(parent.display().to_string());
-                }
+            if let Some(pyfile) = &settings.pyfile
+                && let Some(parent) = pyfile.parent()
+            {
+                init.sys_path.push(parent.display().to_string());
             }
             extracted = Some(dir);
         }

@@ -14,7 +14,8 @@ pub mod metrics;
 pub mod runner;
 pub mod source;
 pub mod tick;
-pub mod worker;
+/// The Python worker, shared with the `fnops` CLI (`fnops invoke`).
+pub use fnops_worker as worker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,25 @@ use crate::config::Settings;
 /// Read the environment, run until SIGTERM; the process exit code (0 clean stop, 1 bad
 /// configuration or code that does not load).
 pub fn main_entry() -> u8 {
+    // Configured by the environment (as the course runtime and a pod are); the only arguments
+    // are the conventional ones, so an installed wheel can be checked with `--version`.
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("--version" | "-V") => {
+            println!("fnops-runtime {}", env!("CARGO_PKG_VERSION"));
+            return 0;
+        }
+        Some("--help" | "-h") => {
+            println!("{HELP}");
+            return 0;
+        }
+        Some(other) => {
+            eprintln!(
+                "fnops-runtime: error: unexpected argument `{other}`: the runtime is configured by environment variables (see --help)"
+            );
+            return 2;
+        }
+    }
     let settings = match Settings::from_env(|k| std::env::var(k).ok()) {
         Ok(s) => s,
         Err(e) => {
@@ -43,6 +63,18 @@ pub fn main_entry() -> u8 {
     };
     runtime.block_on(run(settings))
 }
+
+const HELP: &str = "fnops-runtime: runs a Python handler(input, context) against Redis
+
+Usage: fnops-runtime [--version | --help]
+
+Configured by environment variables, as ConfigMap `runtime-config` sets them: REDIS_HOST,
+REDIS_PORT (or REDIS_URL), REDIS_INPUT_KEY, REDIS_OUTPUT_KEY, MONITORING_PERIOD, TRIGGER,
+HANDLER_FUNCTION, PYFILE_PATH or ZIP_PATH, METRICS_PORT and more: see
+https://github.com/fnops/fnops/blob/main/docs/runtime.md
+
+Exit codes: 0 stopped by SIGTERM or SIGINT; 1 bad configuration or code that does not load;
+2 bad arguments";
 
 fn init_logging(json: bool) {
     let level = match std::env::var("LOG_LEVEL").as_deref() {

@@ -367,20 +367,20 @@ impl Runner {
     }
 
     async fn flush(&mut self, pending: &mut Option<Vec<u8>>) {
-        if let Some(output) = pending.take() {
-            if let Outcome::Failed(failure) = self.write_output(&output).await {
-                self.conclude(Outcome::Failed(failure)).await;
-            }
+        if let Some(output) = pending.take()
+            && let Outcome::Failed(failure) = self.write_output(&output).await
+        {
+            self.conclude(Outcome::Failed(failure)).await;
         }
     }
 
     /// Report a tick's outcome and apply the error policy.
     async fn conclude(&mut self, outcome: Outcome) {
         self.report(&outcome);
-        if let Outcome::Failed(failure) = &outcome {
-            if on_error(failure) == Policy::RestartWorker {
-                self.restart_worker(failure.label()).await;
-            }
+        if let Outcome::Failed(failure) = &outcome
+            && on_error(failure) == Policy::RestartWorker
+        {
+            self.restart_worker(failure.label()).await;
         }
         self.shared.beat();
     }
@@ -467,23 +467,23 @@ impl Runner {
         if reply.snapshot {
             self.snapshot = parts.next();
         }
-        if let Some(why) = &reply.snapshot_off {
-            if !self.snapshot_off_logged {
-                tracing::warn!("{why}: context.env will not survive a worker restart");
-                self.snapshot_off_logged = true;
-            }
+        if let Some(why) = &reply.snapshot_off
+            && !self.snapshot_off_logged
+        {
+            tracing::warn!("{why}: context.env will not survive a worker restart");
+            self.snapshot_off_logged = true;
         }
         if reply.state {
-            if let (Some(state), Some(key)) = (parts.next(), self.settings.state_key.clone()) {
-                if let Err(e) = self.redis.set(&key, &state).await {
-                    tracing::warn!(tick = self.tick, "cannot save `STATE_KEY`: {e}");
-                }
+            if let (Some(state), Some(key)) = (parts.next(), self.settings.state_key.clone())
+                && let Err(e) = self.redis.set(&key, &state).await
+            {
+                tracing::warn!(tick = self.tick, "cannot save `STATE_KEY`: {e}");
             }
-        } else if let Some(why) = &reply.state_error {
-            if !self.state_error_logged {
-                tracing::warn!("{why}: `STATE_KEY` is not updated");
-                self.state_error_logged = true;
-            }
+        } else if let Some(why) = &reply.state_error
+            && !self.state_error_logged
+        {
+            tracing::warn!("{why}: `STATE_KEY` is not updated");
+            self.state_error_logged = true;
         }
         match (&self.settings.output_key, reply.truthy) {
             (Some(_), true) => Called::Output(output),

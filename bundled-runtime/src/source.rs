@@ -129,19 +129,19 @@ impl Redis {
         tokio::spawn(async move {
             let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
             loop {
-                if let Ok(mut pubsub) = client.get_async_pubsub().await {
-                    if pubsub.subscribe(&channel).await.is_ok() {
-                        backoff.reset();
-                        let mut stream = pubsub.into_on_message();
-                        while std::future::poll_fn(|cx| {
-                            futures_core::Stream::poll_next(Pin::new(&mut stream), cx)
-                        })
-                        .await
-                        .is_some()
-                        {
-                            // A full channel already holds a wake-up: nothing is lost.
-                            let _ = tx.try_send(());
-                        }
+                if let Ok(mut pubsub) = client.get_async_pubsub().await
+                    && pubsub.subscribe(&channel).await.is_ok()
+                {
+                    backoff.reset();
+                    let mut stream = pubsub.into_on_message();
+                    while std::future::poll_fn(|cx| {
+                        futures_core::Stream::poll_next(Pin::new(&mut stream), cx)
+                    })
+                    .await
+                    .is_some()
+                    {
+                        // A full channel already holds a wake-up: nothing is lost.
+                        let _ = tx.try_send(());
                     }
                 }
                 if tx.is_closed() {

@@ -1,10 +1,10 @@
 //! `fnops invoke`: run the project's handler locally, without Redis, through the runtime's own
-//! Python worker (the `fnops-runtime` library, not a second implementation).
+//! Python worker (the `fnops-worker` crate, which `fnops-runtime` runs too: one implementation).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use fnops_runtime::worker::{InitConfig, Worker};
+use fnops_worker::{InitConfig, Worker};
 
 use super::{ExitStatus, fail, print_stdout};
 use crate::cli::InvokeArgs;

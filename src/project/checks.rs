@@ -49,10 +49,10 @@ pub fn check_project(
             Some("use lowercase letters, digits and `-`, at most 63 characters"),
         );
     }
-    if let Some(ns) = &p.namespace {
-        if let Err(why) = k8s_names::dns1123_label(ns) {
-            cx.error("invalid-value", "namespace", format!("`namespace` `{ns}` {why}"), None);
-        }
+    if let Some(ns) = &p.namespace
+        && let Err(why) = k8s_names::dns1123_label(ns)
+    {
+        cx.error("invalid-value", "namespace", format!("`namespace` `{ns}` {why}"), None);
     }
     for (key, value) in &p.labels {
         if let Err(why) = k8s_names::qualified_name(key) {
@@ -89,19 +89,19 @@ pub fn check_project(
             cx.error("invalid-value", path, format!("`{path}` must not be empty"), None);
         }
     }
-    if let Some(argo) = &p.argocd {
-        if argo.repo_url.trim().is_empty() {
-            cx.error("invalid-value", "argocd.repoURL", "`argocd.repoURL` must not be empty".into(), None);
-        }
+    if let Some(argo) = &p.argocd
+        && argo.repo_url.trim().is_empty()
+    {
+        cx.error("invalid-value", "argocd.repoURL", "`argocd.repoURL` must not be empty".into(), None);
     }
     check_handler(&mut cx, p);
     if p.runtime.flavor == Flavor::Course {
         check_course(&mut cx, p);
     }
-    if let Some(sample) = &p.function.input_sample {
-        if let Err((rule, message)) = inside_root(root, dir, sample) {
-            cx.error(rule, "function.inputSample", message, None);
-        }
+    if let Some(sample) = &p.function.input_sample
+        && let Err((rule, message)) = inside_root(root, dir, sample)
+    {
+        cx.error(rule, "function.inputSample", message, None);
     }
     let source = resolve_source(&mut cx, p, root, dir)?;
     if matches!(source, FunctionSource::Dir { .. }) && !p.function.handler.contains('.') {

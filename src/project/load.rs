@@ -69,14 +69,14 @@ pub fn load(dir: &Path, only_env: Option<&str>) -> Result<Loaded, LoadError> {
     let base = read_yaml(&file, &mut sources, &mut findings)?;
 
     let overlays = environment_files(dir)?;
-    if let Some(name) = only_env {
-        if !(overlays.iter().any(|(n, _)| n == name) || (overlays.is_empty() && name == DEFAULT_ENV)) {
-            let mut names: Vec<&str> = overlays.iter().map(|(n, _)| n.as_str()).collect();
-            if names.is_empty() {
-                names.push(DEFAULT_ENV);
-            }
-            return Err(LoadError::UnknownEnv { name: name.to_owned(), available: names.join(", ") });
+    if let Some(name) = only_env
+        && !(overlays.iter().any(|(n, _)| n == name) || (overlays.is_empty() && name == DEFAULT_ENV))
+    {
+        let mut names: Vec<&str> = overlays.iter().map(|(n, _)| n.as_str()).collect();
+        if names.is_empty() {
+            names.push(DEFAULT_ENV);
         }
+        return Err(LoadError::UnknownEnv { name: name.to_owned(), available: names.join(", ") });
     }
 
     let mut envs = Vec::new();

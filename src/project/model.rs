@@ -415,7 +415,7 @@ impl Period {
     /// Seconds as the runtime reads them: `5`, `0.5`.
     pub fn seconds_text(self) -> String {
         let ms = self.0.as_millis();
-        if ms % 1000 == 0 { (ms / 1000).to_string() } else { format!("{}", ms as f64 / 1000.0) }
+        if ms.is_multiple_of(1000) { (ms / 1000).to_string() } else { format!("{}", ms as f64 / 1000.0) }
     }
 
     pub fn parse(text: &str) -> Result<Period, String> {

@@ -41,10 +41,10 @@ pub fn render(findings: &[Finding]) -> String {
             if let (Some(obj), Some(map)) = (&f.object, result.as_object_mut()) {
                 map.insert("properties".into(), json!({"object": obj}));
             }
-            if let Some(index) = RULES.iter().position(|r| r.id == f.rule) {
-                if let Some(map) = result.as_object_mut() {
-                    map.insert("ruleIndex".into(), json!(index));
-                }
+            if let Some(index) = RULES.iter().position(|r| r.id == f.rule)
+                && let Some(map) = result.as_object_mut()
+            {
+                map.insert("ruleIndex".into(), json!(index));
             }
             result
         })

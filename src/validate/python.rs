@@ -211,12 +211,12 @@ impl<'a> Visitor<'a> for KeyReads<'_, '_> {
         match expr {
             Expr::Subscript(s) if self.is_param(&s.value) => self.record(&s.slice),
             Expr::Call(c) => {
-                if let Expr::Attribute(a) = c.func.as_ref() {
-                    if self.is_param(&a.value) && matches!(a.attr.as_str(), "get" | "pop" | "setdefault") {
-                        if let Some(first) = c.arguments.args.first() {
-                            self.record(first);
-                        }
-                    }
+                if let Expr::Attribute(a) = c.func.as_ref()
+                    && self.is_param(&a.value)
+                    && matches!(a.attr.as_str(), "get" | "pop" | "setdefault")
+                    && let Some(first) = c.arguments.args.first()
+                {
+                    self.record(first);
                 }
             }
             _ => {}

@@ -139,10 +139,11 @@ impl SchemaSet {
             *n += 1;
             *n
         };
-        if nth <= PRUNED_PER_KIND && self.extra_schema(api_version, kind).is_none() {
-            if let Some(result) = self.check_pruned(&key, instance) {
-                return result;
-            }
+        if nth <= PRUNED_PER_KIND
+            && self.extra_schema(api_version, kind).is_none()
+            && let Some(result) = self.check_pruned(&key, instance)
+        {
+            return result;
         }
         self.check_full(api_version, kind, instance)
     }

@@ -162,10 +162,10 @@ mod tests {
     fn roundtrip(s: &str) -> String {
         let doc = format!("data:\n  k: {}\n", "x");
         let mut node = parse_stream(&doc, 0, Schema::Core12).unwrap().remove(0);
-        if let Value::Map(entries) = &mut node.value {
-            if let Value::Map(inner) = &mut entries[0].1.value {
-                inner[0].1.value = Value::Str(s.to_owned());
-            }
+        if let Value::Map(entries) = &mut node.value
+            && let Value::Map(inner) = &mut entries[0].1.value
+        {
+            inner[0].1.value = Value::Str(s.to_owned());
         }
         let text = emit_document(&node);
         for schema in [Schema::Core12, Schema::Kubernetes11] {

@@ -172,10 +172,10 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
                 None
             }
             Event::DocumentEnd => {
-                if let Some(root) = doc_root.take() {
-                    if root.value != Value::Null {
-                        docs.push(root);
-                    }
+                if let Some(root) = doc_root.take()
+                    && root.value != Value::Null
+                {
+                    docs.push(root);
                 }
                 None
             }
@@ -242,10 +242,10 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
             attach(&mut stack, &mut doc_root, node)?;
         }
     }
-    if let Some(root) = doc_root.take() {
-        if root.value != Value::Null {
-            docs.push(root);
-        }
+    if let Some(root) = doc_root.take()
+        && root.value != Value::Null
+    {
+        docs.push(root);
     }
     Ok(docs)
 }

@@ -35,16 +35,16 @@ fn server_fields(cx: &mut Checker<'_>, doc: &Doc<'_>) {
                 );
             }
         }
-        if let (Some(loc), Some(value)) = (meta.key_loc("creationTimestamp"), meta.get("creationTimestamp")) {
-            if value.value != Value::Null {
-                cx.warning(
-                    "server-fields",
-                    doc,
-                    loc,
-                    "`metadata.creationTimestamp` is set by the server".into(),
-                    hint(),
-                );
-            }
+        if let (Some(loc), Some(value)) = (meta.key_loc("creationTimestamp"), meta.get("creationTimestamp"))
+            && value.value != Value::Null
+        {
+            cx.warning(
+                "server-fields",
+                doc,
+                loc,
+                "`metadata.creationTimestamp` is set by the server".into(),
+                hint(),
+            );
         }
     }
     if let Some(loc) = doc.node.key_loc("status") {

@@ -49,10 +49,10 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
         }
     }
     check_labels(cx, doc, meta);
-    if let Some(spec) = doc.node.get("spec") {
-        if let Some(labels) = spec.get("template").and_then(|t| t.get("metadata")) {
-            check_labels(cx, doc, labels);
-        }
+    if let Some(spec) = doc.node.get("spec")
+        && let Some(labels) = spec.get("template").and_then(|t| t.get("metadata"))
+    {
+        check_labels(cx, doc, labels);
     }
 }
 

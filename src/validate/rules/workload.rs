@@ -103,16 +103,16 @@ fn check_container(
     volumes: &[Node],
     externals: &[String],
 ) {
-    if let Some(name) = container.get("name") {
-        if let Err(why) = k8s_names::dns1123_label(name.as_str().unwrap_or_default()) {
-            cx.error(
-                "name-dns1123",
-                doc,
-                name.loc,
-                format!("container name `{}` {why}", name.as_str().unwrap_or_default()),
-                None,
-            );
-        }
+    if let Some(name) = container.get("name")
+        && let Err(why) = k8s_names::dns1123_label(name.as_str().unwrap_or_default())
+    {
+        cx.error(
+            "name-dns1123",
+            doc,
+            name.loc,
+            format!("container name `{}` {why}", name.as_str().unwrap_or_default()),
+            None,
+        );
     }
     if let Some(image) = container.get("image") {
         let text = image.as_str().unwrap_or_default();
@@ -154,12 +154,11 @@ fn check_container(
                 );
             }
         }
-        if let Some(key_ref) = var.get("valueFrom").and_then(|v| v.get("configMapKeyRef")) {
-            if let (Some(cm), Some(key_node)) = (str_at(key_ref, "name"), key_ref.get("key")) {
-                if check_configmap_ref(cx, doc, set, key_ref, externals) {
-                    check_key_ref(cx, doc, set, cm, key_node, is_optional(key_ref));
-                }
-            }
+        if let Some(key_ref) = var.get("valueFrom").and_then(|v| v.get("configMapKeyRef"))
+            && let (Some(cm), Some(key_node)) = (str_at(key_ref, "name"), key_ref.get("key"))
+            && check_configmap_ref(cx, doc, set, key_ref, externals)
+        {
+            check_key_ref(cx, doc, set, cm, key_node, is_optional(key_ref));
         }
     }
     for source in items(container.get("envFrom")) {
