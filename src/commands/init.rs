@@ -56,7 +56,7 @@ trigger: change
         (
             ".pre-commit-config.yaml".into(),
             format!(
-                "# Checks the rendered tree and the manifests on every commit (https://pre-commit.com).\nrepos:\n  - repo: https://github.com/fnops/fnops\n    rev: v{version}\n    hooks:\n      - id: fnops-render-check-system\n      - id: fnops-validate-system\n"
+                "# Checks the rendered tree and the manifests on every commit (https://pre-commit.com).\n# The hooks install the prebuilt fnops wheel: nothing to compile, nothing else to install.\nrepos:\n  - repo: https://github.com/fnops/fnops\n    rev: v{version}\n    hooks:\n      - id: fnops-render-check\n      - id: fnops-validate\n"
             ),
         ),
         (
@@ -88,10 +88,10 @@ pub(crate) fn run(args: &InitArgs) -> ExitStatus {
     }
     for (rel, text) in &planned {
         let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            if let Err(e) = std::fs::create_dir_all(parent) {
-                return fail(format_args!("cannot create `{}`: {e}", parent.display()));
-            }
+        if let Some(parent) = path.parent()
+            && let Err(e) = std::fs::create_dir_all(parent)
+        {
+            return fail(format_args!("cannot create `{}`: {e}", parent.display()));
         }
         if let Err(e) = std::fs::write(&path, text) {
             return fail(format_args!("cannot write `{}`: {e}", path.display()));

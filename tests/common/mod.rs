@@ -84,3 +84,62 @@ pub fn git(dir: &Path, args: &[&str]) {
         .expect("git runs");
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The wheels `scripts/build-wheels` made (`FNOPS_WHEELS`), or `None` to skip a test that
+/// needs them; under `FNOPS_REQUIRE_PACKAGING` (scripts/test sets it) a missing wheel fails.
+pub fn wheels(what: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("FNOPS_WHEELS").map(PathBuf::from);
+    let found = dir.filter(|d| std::fs::read_dir(d).is_ok_and(|mut e| e.any(|f| is_wheel(&f))));
+    if found.is_none() {
+        assert!(
+            std::env::var_os("FNOPS_REQUIRE_PACKAGING").is_none(),
+            "{what} needs the wheels: run scripts/build-wheels and set FNOPS_WHEELS (scripts/test does both)"
+        );
+        eprintln!("{what}: no wheels (FNOPS_WHEELS): skipped");
+    }
+    found
+}
+
+fn is_wheel(entry: &std::io::Result<std::fs::DirEntry>) -> bool {
+    entry.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".whl"))
+}
+
+/// The wheel of `package` (`fnops`, `fnops_runtime`) in `dir`.
+pub fn wheel_of(dir: &Path, package: &str) -> PathBuf {
+    std::fs::read_dir(dir)
+        .expect("wheel dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name.starts_with(&format!("{package}-")) && name.ends_with(".whl")
+        })
+        .unwrap_or_else(|| panic!("no {package} wheel in {}", dir.display()))
+}
+
+/// `PATH` with every directory that holds a `cargo` (or `rustc`) left out: what a user who
+/// installed fnops from a wheel has.
+pub fn path_without_cargo() -> String {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let kept: Vec<&str> = path
+        .split(':')
+        .filter(|d| !d.is_empty() && !["cargo", "rustc"].iter().any(|b| Path::new(d).join(b).exists()))
+        .collect();
+    kept.join(":")
+}
+
+/// Run `program` with `args` in `cwd` and exactly `env` on top of a cleared environment;
+/// (exit code, stdout, stderr).
+pub fn run_clean(cwd: &Path, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(cwd).env_clear().env("HOME", cwd).env("LANG", "C.UTF-8");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
