@@ -111,7 +111,12 @@ pub enum ArgocdCommand {
     /// namespace; `KUBE_VERSION` picks the schemas. On error: nothing on stdout, one line on stderr.
     Generate,
     /// Print the plugin's `plugin.yaml` (as a ConfigMap) and the argocd-repo-server sidecar patch
-    Plugin,
+    Plugin {
+        /// Print only `plugin.yaml` itself (what the CLI image bakes in at
+        /// `/home/argocd/cmp-server/config/plugin.yaml`)
+        #[arg(long)]
+        config: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -16,8 +16,12 @@ use crate::validate::SchemaSet;
 pub(crate) fn run(command: &ArgocdCommand) -> ExitStatus {
     match command {
         ArgocdCommand::Generate => generate(),
-        ArgocdCommand::Plugin => {
+        ArgocdCommand::Plugin { config: false } => {
             print_stdout(&plugin_manifests());
+            ExitStatus::Success
+        }
+        ArgocdCommand::Plugin { config: true } => {
+            print_stdout(&plugin_config());
             ExitStatus::Success
         }
     }
@@ -113,9 +117,35 @@ fn generate() -> ExitStatus {
     ExitStatus::Success
 }
 
-/// `plugin.yaml` and the argocd-repo-server sidecar patch.
+/// The plugin's `plugin.yaml`: what argocd-cmp-server reads.
+pub(crate) fn plugin_config() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    format!(
+        r#"apiVersion: argoproj.io/v1alpha1
+kind: ConfigManagementPlugin
+metadata:
+  name: fnops
+spec:
+  version: v{version}
+  discover:
+    fileName: fnops.yaml
+  generate:
+    command: [fnops, argocd, generate]
+  parameters:
+    static:
+      - name: env
+        title: Environment (environments/<env>.yaml)
+        tooltip: Default, the project's only environment
+        string: ""
+  preserveFileMode: false
+"#
+    )
+}
+
+/// `plugin.yaml` (in a ConfigMap) and the argocd-repo-server sidecar patch.
 pub(crate) fn plugin_manifests() -> String {
     let version = env!("CARGO_PKG_VERSION");
+    let config: String = plugin_config().lines().map(|l| format!("    {l}\n")).collect();
     format!(
         r#"# plugin.yaml: mount it at /home/argocd/cmp-server/config/plugin.yaml in the sidecar
 # (from the ConfigMap below, with subPath), or bake it into an image.
@@ -126,24 +156,7 @@ metadata:
   namespace: argocd
 data:
   plugin.yaml: |
-    apiVersion: argoproj.io/v1alpha1
-    kind: ConfigManagementPlugin
-    metadata:
-      name: fnops
-    spec:
-      version: v{version}
-      discover:
-        fileName: fnops.yaml
-      generate:
-        command: [fnops, argocd, generate]
-      parameters:
-        static:
-          - name: env
-            title: Environment (environments/<env>.yaml)
-            tooltip: Default, the project's only environment
-            string: ""
-      preserveFileMode: false
----
+{config}---
 # Patch for the argocd-repo-server Deployment: the plugin sidecar. Apply it with
 #   kubectl -n argocd patch deployment argocd-repo-server --patch-file fnops-sidecar.yaml
 spec:
