@@ -62,3 +62,32 @@ fn the_wheels_install_and_run_without_a_rust_toolchain() {
 fn which(name: &str, path: &str) -> Option<std::path::PathBuf> {
     path.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
 }
+
+/// The images the release workflow pushes are the ones the rendered Deployment and the plugin's
+/// sidecar name, and the shim the python hooks install pins the same version.
+#[test]
+fn released_names_match_what_fnops_prints() {
+    let version = env!("CARGO_PKG_VERSION");
+    let workflow =
+        std::fs::read_to_string(common::repo().join(".github/workflows/release.yml")).expect("workflow");
+    for image in ["ghcr.io/fnops/fnops", "ghcr.io/fnops/fnops-runtime"] {
+        assert!(
+            workflow.contains(&format!("-t \"{image}:${{VERSION}}\"")),
+            "release.yml pushes {image}:<version>"
+        );
+    }
+    let project = example_project();
+    let render = common::fnops(project.path(), &["render", "--stdout"]);
+    assert!(
+        render.stdout.contains(&format!("image: ghcr.io/fnops/fnops-runtime:{version}\n")),
+        "{}",
+        render.stdout
+    );
+    let plugin = common::fnops(project.path(), &["argocd", "plugin"]);
+    assert!(plugin.stdout.contains(&format!("image: ghcr.io/fnops/fnops:{version}\n")), "{}", plugin.stdout);
+    let shim = std::fs::read_to_string(common::repo().join("pyproject.toml")).expect("shim");
+    assert!(
+        shim.contains(&format!("version = \"{version}\"")) && shim.contains(&format!("\"fnops=={version}\"")),
+        "{shim}"
+    );
+}
