@@ -1,7 +1,6 @@
 //! The one diagnostic type every stage produces and every report format consumes.
 
-use std::path::{Path, PathBuf};
-
+pub use crate::validate::registry::Rule;
 use crate::yaml::Loc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -14,8 +13,8 @@ pub enum Severity {
 /// A problem found in a source file, with the place to fix it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
-    /// Stable rule id (`unknown-field`, `name-dns1123`, ...).
-    pub rule: &'static str,
+    /// What it is about; serialised as the rule's stable id (`unknown-field`, ...).
+    pub rule: Rule,
     pub severity: Severity,
     /// The file as the user named it (relative to where fnops was pointed).
     pub file: String,
@@ -30,10 +29,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn error(rule: &'static str, sources: &Sources, loc: Loc, message: impl Into<String>) -> Self {
+    /// A finding of `rule`, with the rule's severity.
+    pub fn new(rule: Rule, sources: &Sources, loc: Loc, message: impl Into<String>) -> Self {
         Finding {
             rule,
-            severity: Severity::Error,
+            severity: rule.severity(),
             file: sources.display(loc.file),
             line: loc.line,
             column: loc.col,
@@ -42,10 +42,6 @@ impl Finding {
             message: message.into(),
             hint: None,
         }
-    }
-
-    pub fn warning(rule: &'static str, sources: &Sources, loc: Loc, message: impl Into<String>) -> Self {
-        Finding { severity: Severity::Warning, ..Finding::error(rule, sources, loc, message) }
     }
 
     #[must_use]
@@ -62,7 +58,7 @@ impl Finding {
 
     /// Order for reports: by file, then position, then rule.
     pub fn sort_key(&self) -> (&str, u32, u32, &str) {
-        (&self.file, self.line, self.column, self.rule)
+        (&self.file, self.line, self.column, self.rule.id())
     }
 }
 
@@ -99,15 +95,13 @@ impl Sources {
         self.files.extend(other.files.iter().cloned());
     }
 
+    /// The display names of every file, in the order added.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().map(|(d, _)| d.as_str())
+    }
+
     /// The text of a file by its display name.
     pub fn text_of(&self, display: &str) -> Option<&str> {
         self.files.iter().find(|(d, _)| d == display).map(|(_, t)| t.as_str())
     }
-}
-
-/// A path as users should read it: relative to `base` when inside it, with `/` separators.
-pub fn display_path(path: &Path, base: &Path) -> String {
-    let rel: PathBuf = path.strip_prefix(base).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf());
-    let s = rel.to_string_lossy().replace('\\', "/");
-    if s.is_empty() { ".".into() } else { s }
 }

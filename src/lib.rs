@@ -7,14 +7,17 @@
 
 pub mod cli;
 mod commands;
+pub mod files;
 pub mod finding;
 pub mod k8s_names;
 pub mod manifest;
+pub mod paths;
+pub mod pipeline;
 pub mod project;
 pub mod render;
 pub mod report;
-pub mod tree;
 pub mod validate;
+pub mod write;
 pub mod yaml;
 
 pub use commands::{ExitStatus, project_schema, run};

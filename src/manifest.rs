@@ -1,12 +1,19 @@
 //! Manifest trees as Kubernetes reads them: files and directories walked for `.yaml`, `.yml` and
 //! `.json`, or stdin; multi-document streams with CRLF, a BOM, leading `---` and comment-only
 //! documents; YAML 1.1 scalars; every node with its position.
+//!
+//! Each path given is read under a root (the Git repository holding it, else its directory): a
+//! link is followed only when it stays inside, and special files are never read (see
+//! [`crate::files`]). In a walked directory, such an entry, or a directory that cannot be read,
+//! is reported and the walk goes on.
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::finding::{Finding, Sources};
+use crate::files::{self, FileError};
+use crate::finding::{Finding, Rule, Sources};
+use crate::paths;
 use crate::yaml::{Loc, Node, Schema, YamlError, parse_stream};
 
 /// Largest manifest file read (a ConfigMap is at most 1 MiB; this leaves room for big lists).
@@ -14,10 +21,10 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("cannot read `{path}`: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("`{0}` does not exist")]
-    Missing(String),
 }
 
 /// The documents of every file, each file registered in `sources`.
@@ -31,100 +38,146 @@ fn is_manifest_file(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
 }
 
-/// Expand paths: files as given, directories walked (sorted, hidden entries skipped).
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
-    let mut files = Vec::new();
+/// One file to read, and the root its links may not leave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub path: PathBuf,
+    pub root: Option<PathBuf>,
+}
+
+impl Target {
+    fn stdin() -> Target {
+        Target { path: PathBuf::from("-"), root: None }
+    }
+}
+
+/// What a walk found: the files, and what it refused or could not read (as findings).
+#[derive(Debug, Default)]
+pub struct Walked {
+    pub targets: Vec<Target>,
+    /// (path, why) of walked entries that were not read.
+    pub refused: Vec<(String, String)>,
+}
+
+/// The root of a path given on the command line: the Git repository above it, else its own
+/// directory (a file's parent, or the directory itself), canonical.
+pub fn root_of(path: &Path) -> Option<PathBuf> {
+    let lexical = paths::lexical(path);
+    let base = if lexical.is_dir() { lexical.clone() } else { lexical.parent().map(Path::to_path_buf)? };
+    let root = paths::repo_root(&base).unwrap_or(base);
+    root.canonicalize().ok()
+}
+
+/// Expand paths: files as given (refused with an error when they cannot be read), directories
+/// walked (sorted, hidden entries skipped; refused entries reported).
+pub fn expand(paths: &[PathBuf]) -> Result<Walked, ManifestError> {
+    let mut walked = Walked::default();
     for path in paths {
         if path.as_os_str() == "-" {
-            files.push(path.clone());
-        } else if path.is_dir() {
-            let walker = walkdir::WalkDir::new(path)
-                .sort_by_file_name()
-                .into_iter()
-                .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-            for entry in walker {
-                let entry = entry.map_err(|e| ManifestError::Io {
-                    path: path.display().to_string(),
-                    source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed")),
-                })?;
-                if entry.file_type().is_file() && is_manifest_file(entry.path()) {
-                    files.push(entry.into_path());
-                }
+            walked.targets.push(Target::stdin());
+            continue;
+        }
+        let root = root_of(path);
+        let resolved = files::resolve(path, root.as_deref(), true)?;
+        if !resolved.is_dir() {
+            walked.targets.push(Target { path: path.clone(), root });
+            continue;
+        }
+        walk(path, root, &mut walked);
+    }
+    Ok(walked)
+}
+
+fn walk(dir: &Path, root: Option<PathBuf>, walked: &mut Walked) {
+    let walker = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let at = e.path().map_or_else(|| paths::display(dir), paths::display);
+                let why = e.io_error().map_or_else(|| e.to_string(), ToString::to_string);
+                walked.refused.push((at.clone(), format!("cannot read `{at}`: {why}")));
+                continue;
             }
-        } else if path.is_file() {
-            files.push(path.clone());
-        } else {
-            return Err(ManifestError::Missing(path.display().to_string()));
+        };
+        let path = entry.path();
+        if !is_manifest_file(path) {
+            continue;
+        }
+        let ft = entry.file_type();
+        if ft.is_file() {
+            walked.targets.push(Target { path: path.to_path_buf(), root: root.clone() });
+        } else if ft.is_symlink() || !ft.is_dir() {
+            // A link is followed when it stays inside the root; anything else is reported.
+            match files::resolve(path, root.as_deref(), false) {
+                Ok(_) => walked.targets.push(Target { path: path.to_path_buf(), root: root.clone() }),
+                Err(e) => walked.refused.push((paths::display(path), e.to_string())),
+            }
         }
     }
-    Ok(files)
 }
 
 /// The other manifest files in the directories of the given files (not recursive): the
 /// context that lets references from and to the given files resolve.
-pub fn siblings(given: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
-    let given_set: std::collections::BTreeSet<&PathBuf> = given.iter().collect();
-    let mut dirs: Vec<PathBuf> = given
+pub fn siblings(given: &[Target]) -> Result<Vec<Target>, ManifestError> {
+    let mut dirs: Vec<(PathBuf, Option<PathBuf>)> = given
         .iter()
-        .filter(|p| p.as_os_str() != "-" && p.is_file())
-        .map(|p| {
-            p.parent()
+        .filter(|t| t.path.as_os_str() != "-")
+        .map(|t| {
+            let dir = t
+                .path
+                .parent()
                 .filter(|d| !d.as_os_str().is_empty())
-                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            (dir, t.root.clone())
         })
         .collect();
     dirs.sort();
     dirs.dedup();
+    let given_canonical: Vec<PathBuf> = given.iter().filter_map(|t| t.path.canonicalize().ok()).collect();
     let mut found = Vec::new();
-    for dir in dirs {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|source| ManifestError::Io { path: dir.display().to_string(), source })?;
+    for (dir, root) in dirs {
+        let entries = fs_err::read_dir(&dir)
+            .map_err(|e| ManifestError::Io { path: paths::display(&dir), source: e })?;
         let mut names: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
         names.sort();
         for path in names {
-            let is_given = given_set.contains(&path) || given_set.iter().any(|g| same_file(g, &path));
             let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if path.is_file() && is_manifest_file(&path) && !is_given && !hidden {
-                found.push(path);
+            if hidden || !is_manifest_file(&path) || given.iter().any(|g| g.path == path) {
+                continue;
+            }
+            // Context is best effort: what cannot be read safely is left out.
+            let Ok(canonical) = files::resolve(&path, root.as_deref(), false) else { continue };
+            if !given_canonical.contains(&canonical) {
+                found.push(Target { path, root: root.clone() });
             }
         }
     }
     Ok(found)
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, ManifestError> {
-    let io = |source| ManifestError::Io { path: path.display().to_string(), source };
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), MAX_FILE_BYTES), &mut buf)
-            .map_err(io)?;
-        return Ok(buf);
+fn read(target: &Target) -> Result<Vec<u8>, FileError> {
+    if target.path.as_os_str() == "-" {
+        return files::read_stream(std::io::stdin().lock(), "<stdin>", MAX_FILE_BYTES);
     }
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    if len > MAX_FILE_BYTES {
-        return Err(io(std::io::Error::other(format!(
-            "{len} bytes is over the {MAX_FILE_BYTES}-byte limit"
-        ))));
-    }
-    std::fs::read(path).map_err(io)
+    files::read(&target.path, target.root.as_deref(), MAX_FILE_BYTES)
 }
 
 /// A path as findings name it: as given, `/` separators, no leading `./`; `<stdin>` for `-`.
 pub fn display(path: &Path) -> String {
-    if path.as_os_str() == "-" {
-        return "<stdin>".into();
-    }
-    let s = path.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
+    paths::display(path)
 }
 
 /// Read and parse `files` (in parallel); syntax errors become findings.
 pub fn load(files: &[PathBuf], sources: &mut Sources) -> Result<Loaded, ManifestError> {
-    let read = read_all(files, sources)?;
+    let targets: Vec<Target> = files
+        .iter()
+        .map(|p| Target { path: p.clone(), root: (p.as_os_str() != "-").then(|| root_of(p)).flatten() })
+        .collect();
+    let read = read_all(&targets, sources)?;
     let (docs, mut findings) = parse_all(&read.ids, sources);
     let mut all = read.findings;
     all.append(&mut findings);
@@ -139,11 +192,22 @@ pub struct Read {
     pub findings: Vec<Finding>,
 }
 
+/// Register a file that is not UTF-8 under `name` (its valid prefix, for the snippet) and the
+/// position of its first bad byte.
+pub fn register_not_utf8(sources: &mut Sources, name: String, e: std::string::FromUtf8Error) -> (u32, Loc) {
+    let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+    let prefix = String::from_utf8_lossy(valid).into_owned();
+    let line = prefix.matches('\n').count() as u32 + 1;
+    let col = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+    let id = sources.add(name, prefix);
+    (id, Loc { file: id, line, col, len: 1 })
+}
+
 /// Read `files` (in parallel when there are many) into `sources`.
-pub fn read_all(files: &[PathBuf], sources: &mut Sources) -> Result<Read, ManifestError> {
+pub fn read_all(files: &[Target], sources: &mut Sources) -> Result<Read, ManifestError> {
     let small = files.len() < crate::validate::PARALLEL_FROM;
-    let read_one = |p: &PathBuf| read(p).map(|bytes| (display(p), bytes));
-    let texts: Vec<Result<(String, Vec<u8>), ManifestError>> =
+    let read_one = |t: &Target| read(t).map(|bytes| (paths::display(&t.path), bytes));
+    let texts: Vec<Result<(String, Vec<u8>), FileError>> =
         if small { files.iter().map(read_one).collect() } else { files.par_iter().map(read_one).collect() };
     let mut ids = Vec::with_capacity(texts.len());
     let mut findings = Vec::new();
@@ -153,17 +217,8 @@ pub fn read_all(files: &[PathBuf], sources: &mut Sources) -> Result<Read, Manife
             Ok(text) => ids.push(sources.add(name, text)),
             Err(e) => {
                 // Report the first bad byte where it is; the file is not parsed.
-                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let prefix = String::from_utf8_lossy(valid).into_owned();
-                let line = prefix.matches('\n').count() as u32 + 1;
-                let col = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
-                let id = sources.add(name, prefix);
-                findings.push(Finding::error(
-                    "yaml-syntax",
-                    sources,
-                    Loc { file: id, line, col, len: 1 },
-                    "the file is not valid UTF-8",
-                ));
+                let (_, loc) = register_not_utf8(sources, name, e);
+                findings.push(Finding::new(Rule::YamlSyntax, sources, loc, "the file is not valid UTF-8"));
             }
         }
     }
@@ -190,7 +245,7 @@ pub fn parse_all(ids: &[u32], sources: &Sources) -> (Vec<Node>, Vec<Finding>) {
     for result in parsed {
         match result {
             Ok(d) => docs.extend(d),
-            Err(e) => findings.push(Finding::error(e.rule, sources, e.loc, e.message)),
+            Err(e) => findings.push(Finding::new(e.rule, sources, e.loc, e.message)),
         }
     }
     (docs, findings)

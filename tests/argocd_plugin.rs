@@ -58,10 +58,11 @@ fn environment_from_plugin_env_or_parameters() {
     let by_param = generate(project.path(), &[("ARGOCD_APP_PARAMETERS", params)]);
     assert_eq!(by_param.code, 0, "{}", by_param.stderr);
     assert!(objects(&by_param.stdout).iter().all(|(_, _, ns)| ns.as_deref() == Some("demo-dev")));
-    // Announced defaults are not sent: null or unset parameters fall back to the project.
+    // Announced defaults are not sent: null or unset parameters fall back to the project. With
+    // several environments and none chosen, the plugin's configuration is incomplete (exit 2).
     for env in [&[("ARGOCD_APP_PARAMETERS", "null")][..], &[][..]] {
         let run = generate(project.path(), env);
-        assert_eq!(run.code, 1);
+        assert_eq!(run.code, 2);
         assert!(run.stdout.is_empty(), "nothing on stdout on error");
         assert!(run.stderr.contains("several environments (dev, prod)"), "{}", run.stderr);
         assert_eq!(run.stderr.lines().count(), 1, "one short line: {}", run.stderr);
@@ -101,8 +102,9 @@ fn errors_print_nothing_on_stdout_and_one_line_with_the_location() {
     );
     assert_eq!(run.stderr.lines().count(), 1);
 
+    // A configuration error (parameters that are not JSON) is exit 2, as for every command.
     let bad = generate(project.path(), &[("ARGOCD_APP_PARAMETERS", "{oops")]);
-    assert_eq!((bad.code, bad.stdout.as_str()), (1, ""));
+    assert_eq!((bad.code, bad.stdout.as_str()), (2, ""));
 }
 
 #[test]

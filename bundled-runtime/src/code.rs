@@ -33,6 +33,22 @@ pub struct Prepared {
     _extracted: Option<tempfile::TempDir>,
 }
 
+impl Prepared {
+    /// Code that needs no extraction directory (a pyfile, or a test's stand-in).
+    pub fn from_init(init: InitConfig) -> Prepared {
+        Prepared { init, _extracted: None }
+    }
+}
+
+/// [`prepare`] off the async thread: a `ZIP_URL` download and a ZIP extraction can take a
+/// while, and `/healthz` and `/metrics` must answer meanwhile.
+pub async fn prepare_off_thread(settings: &Settings) -> Result<Prepared, CodeError> {
+    let settings = settings.clone();
+    tokio::task::spawn_blocking(move || prepare(&settings))
+        .await
+        .unwrap_or_else(|e| Err(CodeError::Download(format!("preparing the code failed: {e}"))))
+}
+
 /// Identity of the watched file: changes when the kubelet swaps a ConfigMap mount.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fingerprint(u64, Option<SystemTime>, u64);
@@ -87,6 +103,7 @@ pub fn prepare(settings: &Settings) -> Result<Prepared, CodeError> {
         allow_nan: settings.allow_nan,
         state_json: settings.state_key.is_some(),
         zip_path: None,
+        max_payload: settings.max_payload(),
     };
     let module_part = settings.handler.rsplit_once('.').map(|(m, _)| m);
     let mut extracted = None;

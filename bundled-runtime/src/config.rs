@@ -22,6 +22,9 @@ pub enum Trigger {
 pub struct RedisSettings {
     /// `redis://host:port/db` without credentials: safe to log.
     pub url: String,
+    /// The URL as given, credentials included (percent-encoded): the redis crate parses it, so
+    /// a password with `@`, `:` or `/` works. Never logged.
+    pub connect_url: String,
     pub host: String,
     pub port: u16,
     pub username: Option<String>,
@@ -85,6 +88,9 @@ pub struct Settings {
     /// The pyfile's directory goes on `sys.path` too, for dotted handlers next to it.
     pub pyfile: Option<PathBuf>,
     pub handler_timeout: Duration,
+    /// `MAX_INPUT_BYTES`: a bigger input is not read whole, and the tick fails. Replies from the
+    /// worker are capped from it too (see [`Settings::max_payload`]).
+    pub max_input: usize,
     pub allow_nan: bool,
     pub state_key: Option<String>,
     /// 0 turns the HTTP endpoints off.
@@ -112,7 +118,8 @@ fn err(setting: &'static str, message: impl Into<String>) -> ConfigError {
 fn seconds(setting: &'static str, text: &str, allow_zero: bool) -> Result<Duration, ConfigError> {
     let value: f64 =
         text.trim().parse().map_err(|_| err(setting, format!("`{text}` is not a number of seconds")))?;
-    if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) || value > 86_400.0 {
+    // Up to a million seconds (11.5 days): what `fnops.yaml` can say.
+    if !value.is_finite() || value < 0.0 || (!allow_zero && value == 0.0) || value >= 1_000_000.0 {
         return Err(err(setting, format!("`{text}` is out of range")));
     }
     Ok(Duration::from_secs_f64(value))
@@ -127,6 +134,18 @@ fn flag(setting: &'static str, text: Option<String>) -> Result<bool, ConfigError
 }
 
 impl Settings {
+    /// The largest output, snapshot or JSON state the worker may send: the input cap, at least
+    /// 1 MiB. A reply holds at most three of them (97 MiB by default), well inside the 512 MiB a
+    /// rendered Deployment allows.
+    pub fn max_payload(&self) -> usize {
+        self.max_input.max(1 << 20)
+    }
+
+    /// The largest reply frame the host reads from the worker.
+    pub fn max_frame(&self) -> usize {
+        self.max_payload() * 3 + (1 << 20)
+    }
+
     /// Read settings through `get` (the process environment in production, a map in tests).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
@@ -138,7 +157,7 @@ impl Settings {
             }
             None => 6379,
         };
-        let (url, url_user, url_password) = match var("REDIS_URL") {
+        let (url, connect_url) = match var("REDIS_URL") {
             Some(url) => {
                 if !(url.starts_with("redis://")
                     || url.starts_with("rediss://")
@@ -149,18 +168,30 @@ impl Settings {
                 if flag("REDIS_TLS", var("REDIS_TLS"))? && !url.starts_with("rediss://") {
                     return Err(err("REDIS_TLS", "is true but `REDIS_URL` does not start with `rediss://`"));
                 }
-                split_credentials(&url)
+                // The redis crate parses (and percent-decodes) the credentials; only the form
+                // without them is ever logged.
+                if let Err(e) = redis::IntoConnectionInfo::into_connection_info(url.as_str()) {
+                    return Err(err("REDIS_URL", format!("is not a Redis URL: {e}")));
+                }
+                (without_credentials(&url), url)
             }
-            None if flag("REDIS_TLS", var("REDIS_TLS"))? => (format!("rediss://{host}:{port}/"), None, None),
-            None => (format!("redis://{host}:{port}/"), None, None),
+            None if flag("REDIS_TLS", var("REDIS_TLS"))? => {
+                let url = format!("rediss://{host}:{port}/");
+                (url.clone(), url)
+            }
+            None => {
+                let url = format!("redis://{host}:{port}/");
+                (url.clone(), url)
+            }
         };
         let tls = tls_settings(url.starts_with("rediss://"), &var)?;
         let redis = RedisSettings {
             url,
+            connect_url,
             host,
             port,
-            username: var("REDIS_USERNAME").or(url_user),
-            password: var("REDIS_PASSWORD").or(url_password),
+            username: var("REDIS_USERNAME"),
+            password: var("REDIS_PASSWORD"),
             tls,
         };
 
@@ -221,6 +252,12 @@ impl Settings {
             }
             None => 8080,
         };
+        let max_input = match var("MAX_INPUT_BYTES") {
+            Some(m) => m.trim().parse::<usize>().ok().filter(|&n| (1024..=1 << 30).contains(&n)).ok_or_else(
+                || err("MAX_INPUT_BYTES", format!("`{m}` is not a number of bytes from 1024 to 1073741824")),
+            )?,
+            None => 32 << 20,
+        };
         let log_json = match var("LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => false,
             Some("json") => true,
@@ -236,6 +273,7 @@ impl Settings {
             code,
             pyfile,
             handler_timeout,
+            max_input,
             allow_nan: flag("JSON_ALLOW_NAN", get("JSON_ALLOW_NAN"))?,
             state_key: var("STATE_KEY"),
             metrics_port,
@@ -337,18 +375,15 @@ fn zip_url(
     Ok(CodeSource::Url { url, sha256, max_bytes })
 }
 
-/// `redis://user:pass@host/` → (`redis://host/`, user, pass): the URL alone can be logged.
-fn split_credentials(url: &str) -> (String, Option<String>, Option<String>) {
-    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_owned(), None, None) };
+/// `redis://user:pass@host/` → `redis://host/`: the form that can be logged.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
-    let Some((credentials, host)) = authority.rsplit_once('@') else { return (url.to_owned(), None, None) };
-    let (user, password) = match credentials.split_once(':') {
-        Some((u, p)) => (u, Some(p)),
-        None => ("", Some(credentials)),
-    };
-    let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    (format!("{scheme}://{host}{path}"), nonempty(user), password.and_then(nonempty))
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://{host}{path}"),
+        None => url.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -422,10 +457,14 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(s.redis.url, "redis://db:6380/1");
-        assert_eq!(s.redis.username.as_deref(), Some("u"));
         assert!(!format!("{s:?}").contains("hunter2"));
-        let s = settings(&[("PYFILE_PATH", path), ("REDIS_URL", "redis://:pw@db/")]).expect("valid");
-        assert_eq!((s.redis.url.as_str(), s.redis.password.as_deref()), ("redis://db/", Some("pw")));
+        let s =
+            settings(&[("PYFILE_PATH", path), ("REDIS_URL", "redis://:p%40ss%3Aw%2Fd@db/")]).expect("valid");
+        assert_eq!(s.redis.url, "redis://db/");
+        let info =
+            redis::IntoConnectionInfo::into_connection_info(s.redis.connect_url.as_str()).expect("parses");
+        assert_eq!(info.redis_settings().password(), Some("p@ss:w/d"), "percent-decoded by the redis crate");
+        assert!(!format!("{s:?}").contains("p%40ss"));
     }
 
     #[test]

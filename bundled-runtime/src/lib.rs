@@ -13,6 +13,7 @@ pub mod http;
 pub mod metrics;
 pub mod runner;
 pub mod source;
+pub mod state;
 pub mod tick;
 /// The Python worker, shared with the `fnops` CLI (`fnops invoke`).
 pub use fnops_worker as worker;
@@ -109,20 +110,20 @@ async fn run(settings: Settings) -> u8 {
             }
         }
     }
-    let runner = match runner::Runner::start(settings, shared, extra_env).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!("{e}");
-            return 1;
-        }
-    };
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("stop requested: finishing the tick in flight");
         let _ = tx.send(true);
     });
-    runner.run(rx).await;
+    let runner = match runner::Runner::start(settings, shared, extra_env, rx).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("{e}");
+            return 1;
+        }
+    };
+    runner.run().await;
     0
 }
 

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -10,13 +11,23 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-type Labels = Vec<(String, String)>;
+/// `fnops_invocations_total{outcome}`: one of [`crate::tick::Outcome::label`].
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// `fnops_worker_restarts_total{reason}`: one of [`crate::tick::RestartReason::label`].
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RestartLabels {
+    reason: &'static str,
+}
 
 pub struct Shared {
     registry: Registry,
-    invocations: Family<Labels, Counter>,
+    invocations: Family<OutcomeLabels, Counter>,
     duration: Histogram,
-    restarts: Family<Labels, Counter>,
+    restarts: Family<RestartLabels, Counter>,
     redis_errors: Counter,
     last_success: Gauge<f64, AtomicU64>,
     /// Unix milliseconds of the loop's last step (liveness).
@@ -34,9 +45,9 @@ fn now_ms() -> u64 {
 impl Shared {
     pub fn new(stall_after: Duration) -> Shared {
         let mut registry = Registry::default();
-        let invocations = Family::<Labels, Counter>::default();
+        let invocations = Family::<OutcomeLabels, Counter>::default();
         let duration = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
-        let restarts = Family::<Labels, Counter>::default();
+        let restarts = Family::<RestartLabels, Counter>::default();
         let redis_errors = Counter::default();
         let last_success = Gauge::<f64, AtomicU64>::default();
         registry.register("fnops_invocations", "Ticks by outcome", invocations.clone());
@@ -62,8 +73,8 @@ impl Shared {
         }
     }
 
-    pub fn outcome(&self, outcome: &str) {
-        self.invocations.get_or_create(&vec![("outcome".into(), outcome.into())]).inc();
+    pub fn outcome(&self, outcome: &crate::tick::Outcome) {
+        self.invocations.get_or_create(&OutcomeLabels { outcome: outcome.label() }).inc();
     }
 
     pub fn call_duration(&self, seconds: f64) {
@@ -75,8 +86,8 @@ impl Shared {
         self.last_success.set(now);
     }
 
-    pub fn restart(&self, reason: &str) {
-        self.restarts.get_or_create(&vec![("reason".into(), reason.into())]).inc();
+    pub fn restart(&self, reason: crate::tick::RestartReason) {
+        self.restarts.get_or_create(&RestartLabels { reason: reason.label() }).inc();
     }
 
     pub fn redis_error(&self) {

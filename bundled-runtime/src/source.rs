@@ -1,7 +1,10 @@
-//! SOURCE and SINK: Redis. One managed connection (it reconnects by itself) for `GET`/`SET`,
-//! and for `TRIGGER=notify` a subscription to the input key's keyspace channel that wakes the
-//! loop. Nothing here waits forever: every command has a response timeout, and a Redis that is
-//! down only makes ticks fail until it is back.
+//! SOURCE and SINK: Redis. One managed connection (it reconnects by itself) for reads and
+//! writes, and for `TRIGGER=notify` a subscription to the input key's keyspace channel that wakes
+//! the loop. Nothing here waits forever: every command has a response timeout, and a Redis that
+//! is down only makes ticks fail until it is back. Reads are capped (`GETRANGE 0 cap`), so a
+//! huge value never reaches memory whole.
+//!
+//! The loops see Redis through [`Source`], so their unit tests run over an in-memory one.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -13,12 +16,12 @@ use tokio::sync::mpsc;
 use crate::backoff::Backoff;
 use crate::config::RedisSettings;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
     /// Redis cannot be reached: an outage, logged once until it ends.
     #[error("redis is unreachable: {0}")]
     Down(String),
-    /// Redis answered with an error (e.g. the input key holds a list).
+    /// Redis answered with an error (the input key holds a list, the server is out of memory).
     #[error("redis refused the command: {0}")]
     Command(String),
 }
@@ -38,15 +41,40 @@ impl From<redis::RedisError> for SourceError {
     }
 }
 
+/// The previous output written and the next input read, in one round trip.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The write, handed back when it did not happen (to retry it).
+    pub unwritten: Option<(String, Vec<u8>)>,
+    /// Why the write failed, when it did.
+    pub write_error: Option<SourceError>,
+    pub read: Result<Option<Vec<u8>>, SourceError>,
+}
+
+/// What the loops need of Redis.
+// The loops run on a current-thread runtime: their futures need no `Send` bound.
+#[allow(async_fn_in_trait)]
+pub trait Source: Clone {
+    /// At most `cap + 1` bytes of `key` (`None` when absent or empty): more than `cap` means
+    /// the value is too big.
+    async fn get(&mut self, key: &str, cap: usize) -> Result<Option<Vec<u8>>, SourceError>;
+
+    async fn set(&mut self, key: &str, value: &[u8]) -> Result<(), SourceError>;
+
+    /// `SET` the previous output (when given) and read the next input in one round trip.
+    async fn write_then_read(&mut self, write: Option<(String, Vec<u8>)>, key: &str, cap: usize) -> Exchange;
+}
+
 #[derive(Clone)]
 pub struct Redis {
     client: Client,
     conn: ConnectionManager,
 }
 
-/// The client for the settings, with the credentials set apart from the logged URL.
+/// The client for the settings: the redis crate parses the URL (credentials percent-decoded);
+/// `REDIS_USERNAME` and `REDIS_PASSWORD` override what the URL holds.
 fn client(settings: &RedisSettings) -> Result<Client, redis::RedisError> {
-    let mut info = settings.url.as_str().into_connection_info()?;
+    let mut info = settings.connect_url.as_str().into_connection_info()?;
     let mut redis_info = info.redis_settings().clone();
     if let Some(user) = &settings.username {
         redis_info = redis_info.set_username(user);
@@ -70,6 +98,16 @@ fn client(settings: &RedisSettings) -> Result<Client, redis::RedisError> {
     }
 }
 
+fn capped_read(key: &str, cap: usize) -> redis::Cmd {
+    let mut cmd = redis::cmd("GETRANGE");
+    cmd.arg(key).arg(0).arg(cap);
+    cmd
+}
+
+fn nonempty(value: Vec<u8>) -> Option<Vec<u8>> {
+    (!value.is_empty()).then_some(value)
+}
+
 impl Redis {
     /// Prepare the connection without waiting for Redis: it connects on first use.
     pub fn connect(settings: &RedisSettings) -> Result<Redis, redis::RedisError> {
@@ -81,35 +119,6 @@ impl Redis {
             .set_max_delay(Duration::from_secs(2));
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         Ok(Redis { client, conn })
-    }
-
-    pub async fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>, SourceError> {
-        Ok(redis::cmd("GET").arg(key).query_async(&mut self.conn).await?)
-    }
-
-    pub async fn set(&mut self, key: &str, value: &[u8]) -> Result<(), SourceError> {
-        let () = redis::cmd("SET").arg(key).arg(value).query_async(&mut self.conn).await?;
-        Ok(())
-    }
-
-    /// `SET output` (when given) and `GET input` in one round trip. On an outage the write is
-    /// handed back so it can be retried; a command error (e.g. `WRONGTYPE` on the input)
-    /// concerns the `GET`, as a `SET` does not fail that way.
-    pub async fn write_then_read(
-        &mut self,
-        write: Option<(String, Vec<u8>)>,
-        input_key: &str,
-    ) -> (Option<(String, Vec<u8>)>, Result<Option<Vec<u8>>, SourceError>) {
-        let Some((key, value)) = write else { return (None, self.get(input_key).await) };
-        let mut pipe = redis::pipe();
-        pipe.cmd("SET").arg(&key).arg(&value).ignore().cmd("GET").arg(input_key);
-        match pipe.query_async::<(Option<Vec<u8>>,)>(&mut self.conn).await {
-            Ok((input,)) => (None, Ok(input)),
-            Err(e) => match SourceError::from(e) {
-                down @ SourceError::Down(_) => (Some((key, value)), Err(down)),
-                refused => (None, Err(refused)),
-            },
-        }
     }
 
     /// Whether the server publishes keyspace events for string writes.
@@ -151,5 +160,45 @@ impl Redis {
             }
         });
         rx
+    }
+}
+
+impl Source for Redis {
+    async fn get(&mut self, key: &str, cap: usize) -> Result<Option<Vec<u8>>, SourceError> {
+        let value: Vec<u8> = capped_read(key, cap).query_async(&mut self.conn).await?;
+        Ok(nonempty(value))
+    }
+
+    async fn set(&mut self, key: &str, value: &[u8]) -> Result<(), SourceError> {
+        let () = redis::cmd("SET").arg(key).arg(value).query_async(&mut self.conn).await?;
+        Ok(())
+    }
+
+    async fn write_then_read(&mut self, write: Option<(String, Vec<u8>)>, key: &str, cap: usize) -> Exchange {
+        let Some((out_key, value)) = write else {
+            return Exchange { unwritten: None, write_error: None, read: self.get(key, cap).await };
+        };
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(&out_key).arg(&value).ignore().add_command(capped_read(key, cap));
+        match pipe.query_async::<(Vec<u8>,)>(&mut self.conn).await {
+            Ok((input,)) => Exchange { unwritten: None, write_error: None, read: Ok(nonempty(input)) },
+            Err(e) => match SourceError::from(e) {
+                down @ SourceError::Down(_) => {
+                    Exchange { unwritten: Some((out_key, value)), write_error: None, read: Err(down) }
+                }
+                // A command failed: find out which, the write (an out-of-memory server, a
+                // read-only replica) or the read (a key of another type).
+                refused => {
+                    let read = self.get(key, cap).await;
+                    if read.is_ok() {
+                        Exchange { unwritten: Some((out_key, value)), write_error: Some(refused), read }
+                    } else {
+                        let write = self.set(&out_key, &value).await.err();
+                        let unwritten = write.is_some().then_some((out_key, value));
+                        Exchange { unwritten, write_error: write, read }
+                    }
+                }
+            },
+        }
     }
 }

@@ -33,5 +33,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = fnops_runtime::config::Settings::from_env(get);
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let mut reader: &[u8] = data;
-    let _ = rt.block_on(fnops_runtime::worker::protocol::read_reply(&mut reader));
+    let _ = rt.block_on(fnops_runtime::worker::protocol::read_reply(&mut reader, 1 << 20));
 });

@@ -7,23 +7,18 @@
 
 use std::path::Path;
 
-use super::{ExitStatus, build_project, print_stdout};
+use super::{CommandError, ExitStatus, write_stdout};
 use crate::cli::ArgocdCommand;
 use crate::finding::Severity;
+use crate::pipeline::{self, PipelineError};
 use crate::project::{DEFAULT_ENV, load};
 use crate::validate::SchemaSet;
 
-pub(crate) fn run(command: &ArgocdCommand) -> ExitStatus {
+pub(crate) fn run(command: &ArgocdCommand) -> Result<(), CommandError> {
     match command {
         ArgocdCommand::Generate => generate(),
-        ArgocdCommand::Plugin { config: false } => {
-            print_stdout(&plugin_manifests());
-            ExitStatus::Success
-        }
-        ArgocdCommand::Plugin { config: true } => {
-            print_stdout(&plugin_config());
-            ExitStatus::Success
-        }
+        ArgocdCommand::Plugin { config: false } => write_stdout(&plugin_manifests()),
+        ArgocdCommand::Plugin { config: true } => write_stdout(&plugin_config()),
     }
 }
 
@@ -47,18 +42,28 @@ fn requested_env(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>,
         .map(str::to_owned))
 }
 
-fn one_line_error(message: impl std::fmt::Display) -> ExitStatus {
+/// One short line on stderr, which ArgoCD shows in its UI; stdout stays empty (an empty stream
+/// would make ArgoCD prune the app). `status`: 1 for an invalid project or render, 2 for
+/// configuration, I/O and internal errors.
+fn one_line(status: ExitStatus, message: impl std::fmt::Display) -> CommandError {
     eprintln!("fnops: {message}");
-    ExitStatus::Failure
+    CommandError::silent(status)
 }
 
-fn generate() -> ExitStatus {
+/// A finding of the project file, as one line.
+fn at(f: &crate::finding::Finding) -> String {
+    format!("{}:{}:{}: {}", f.file, f.line, f.column, f.message)
+}
+
+/// A finding of a rendered object, as one line with its rule.
+fn located(f: &crate::finding::Finding) -> String {
+    format!("{} ({})", at(f), f.rule)
+}
+
+fn generate() -> Result<(), CommandError> {
     let var = |k: &str| std::env::var(k).ok();
     let dir = Path::new(".");
-    let env = match requested_env(&var) {
-        Ok(env) => env,
-        Err(e) => return one_line_error(e),
-    };
+    let env = requested_env(&var).map_err(|e| one_line(ExitStatus::Error, e))?;
     let env = match env {
         Some(env) => env,
         // The project's default: its only environment (or the base when it has none).
@@ -66,55 +71,71 @@ fn generate() -> ExitStatus {
             Ok(loaded) if loaded.envs.len() == 1 => loaded.envs[0].env.clone(),
             Ok(loaded) if loaded.envs.is_empty() && loaded.findings.is_empty() => DEFAULT_ENV.to_owned(),
             Ok(loaded) if !loaded.findings.is_empty() => {
-                let f = &loaded.findings[0];
-                return one_line_error(format_args!("{}:{}:{}: {}", f.file, f.line, f.column, f.message));
+                return Err(one_line(ExitStatus::Failure, at(&loaded.findings[0])));
             }
             Ok(loaded) => {
                 let names: Vec<&str> = loaded.envs.iter().map(|e| e.env.as_str()).collect();
-                return one_line_error(format_args!(
-                    "the project has several environments ({}): set the plugin env `FNOPS_ENV` or the `env` parameter",
-                    names.join(", ")
+                return Err(one_line(
+                    ExitStatus::Error,
+                    format_args!(
+                        "the project has several environments ({}): set the plugin env `FNOPS_ENV` or the `env` parameter",
+                        names.join(", ")
+                    ),
                 ));
             }
-            Err(e) => return one_line_error(e),
+            Err(e) => return Err(one_line(ExitStatus::Error, e)),
         },
     };
-    let version = match crate::validate::schema::resolve_version(var("KUBE_VERSION").as_deref()) {
-        Ok(v) => v,
-        Err(e) => return one_line_error(format_args!("`KUBE_VERSION`: {e}")),
-    };
-    let schemas = SchemaSet::new(version, Vec::new());
+    let version = crate::validate::schema::resolve_version(var("KUBE_VERSION").as_deref())
+        .map_err(|e| one_line(ExitStatus::Error, format_args!("`KUBE_VERSION`: {e}")))?;
+    for note in &version.notes {
+        eprintln!("fnops: warning: {note}");
+    }
+    let schemas = SchemaSet::new(version.bundled, Vec::new());
     let namespace = var("ARGOCD_APP_NAMESPACE").filter(|n| !n.trim().is_empty());
-    let built = match build_project(dir, Some(&env), None, None, &schemas, namespace.as_deref()) {
+    let request = pipeline::Request {
+        project_dir: dir,
+        env: Some(&env),
+        out: None,
+        templates: None,
+        schemas: &schemas,
+        default_namespace: namespace.as_deref(),
+    };
+    let built = match pipeline::build(&request) {
         Ok(built) => built,
-        Err((_, _, findings)) => {
-            return match findings.iter().find(|f| f.severity == Severity::Error) {
-                Some(f) => one_line_error(format_args!("{}:{}:{}: {}", f.file, f.line, f.column, f.message)),
-                None => ExitStatus::Failure,
-            };
+        Err(PipelineError::Invalid { findings, .. }) => {
+            let first = findings.iter().find(|f| f.severity == Severity::Error).map(at);
+            return Err(one_line(
+                ExitStatus::Failure,
+                first.unwrap_or_else(|| "the project is invalid".into()),
+            ));
         }
+        Err(e @ PipelineError::Render(_)) => return Err(one_line(ExitStatus::Failure, e)),
+        Err(e) => return Err(one_line(ExitStatus::Error, e)),
     };
     if let Some(f) = built.findings.iter().find(|f| f.severity == Severity::Error) {
-        return one_line_error(format_args!(
-            "{}:{}:{}: {} ({})",
-            f.file, f.line, f.column, f.message, f.rule
-        ));
+        return Err(one_line(ExitStatus::Failure, located(f)));
     }
     for f in &built.findings {
-        eprintln!("fnops: warning: {}:{}:{}: {} ({})", f.file, f.line, f.column, f.message, f.rule);
+        eprintln!("fnops: warning: {}", located(f));
     }
     let objects: Vec<&crate::render::RenderedFile> =
         built.files.iter().filter(|f| f.env == env && !f.path.starts_with("argocd/")).collect();
     if objects.is_empty() {
-        return one_line_error("the render produced no objects; refusing to print an empty stream");
+        return Err(one_line(
+            ExitStatus::Failure,
+            "the render produced no objects; refusing to print an empty stream",
+        ));
     }
     let mut stream = String::new();
     for f in objects {
         stream.push_str("---\n");
         stream.push_str(f.body());
     }
-    print_stdout(&stream);
-    ExitStatus::Success
+    write_stdout(&stream).map_err(|e| match e.message {
+        Some(m) => one_line(ExitStatus::Error, m),
+        None => e,
+    })
 }
 
 /// The plugin's `plugin.yaml`: what argocd-cmp-server reads.

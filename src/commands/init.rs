@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{ExitStatus, fail, project_schema};
+use super::{CommandError, project_schema};
 use crate::cli::InitArgs;
 
 const HANDLER: &str = include_str!("../../functions/metrics.py");
@@ -68,11 +68,9 @@ trigger: change
     ]
 }
 
-pub(crate) fn run(args: &InitArgs) -> ExitStatus {
+pub(crate) fn run(args: &InitArgs) -> Result<(), CommandError> {
     let dir = &args.dir;
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        return fail(format_args!("cannot create `{}`: {e}", dir.display()));
-    }
+    fs_err::create_dir_all(dir).map_err(CommandError::fatal)?;
     let planned = files(&dns_name(dir));
     let existing: Vec<String> = planned
         .iter()
@@ -80,23 +78,19 @@ pub(crate) fn run(args: &InitArgs) -> ExitStatus {
         .map(|(p, _)| format!("`{}`", p.display()))
         .collect();
     if !existing.is_empty() {
-        return fail(format_args!(
+        return Err(CommandError::fatal(format_args!(
             "refusing to overwrite {} in `{}`; nothing was written",
             existing.join(", "),
             dir.display()
-        ));
+        )));
     }
     for (rel, text) in &planned {
         let path = dir.join(rel);
-        if let Some(parent) = path.parent()
-            && let Err(e) = std::fs::create_dir_all(parent)
-        {
-            return fail(format_args!("cannot create `{}`: {e}", parent.display()));
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent).map_err(CommandError::fatal)?;
         }
-        if let Err(e) = std::fs::write(&path, text) {
-            return fail(format_args!("cannot write `{}`: {e}", path.display()));
-        }
+        fs_err::write(&path, text).map_err(CommandError::fatal)?;
     }
     eprintln!("created a fnops project in `{}`; next: `fnops render {}`", dir.display(), dir.display());
-    ExitStatus::Success
+    Ok(())
 }

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use fnops_worker::{InitConfig, Worker};
+use fnops_worker::{InitConfig, Reply, Request, Spawn, Worker};
 
-use super::{ExitStatus, fail, print_stdout};
+use super::{CommandError, write_stdout};
 use crate::cli::InvokeArgs;
 use crate::project::{FunctionSource, load};
 
-const COURSE_SAMPLE: &str = include_str!("../../tests/fixtures/metrics/course-2023-16cpu.json");
+use crate::validate::python::COURSE_SAMPLE;
 /// `context.env` that grew on each of this many calls, at least doubling over them, to more
 /// than [`GROWTH_MIN_BYTES`], is reported: a window that fills up stops; this does not.
 const GROWTH_WARNING: usize = 5;
@@ -18,8 +18,7 @@ const GROWTH_MIN_BYTES: u64 = 64 * 1024;
 
 /// The inputs: one file, a JSON-lines series, or the course's metrics sample.
 fn inputs(args: &InvokeArgs) -> Result<Vec<String>, String> {
-    let read =
-        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()));
+    let read = |p: &PathBuf| fs_err::read_to_string(p).map_err(|e| e.to_string());
     Ok(match (&args.input, &args.series) {
         (Some(file), _) => vec![read(file)?],
         (None, Some(series)) => {
@@ -52,32 +51,35 @@ fn init_config(source: &FunctionSource, handler: &str) -> InitConfig {
         allow_nan: false,
         state_json: false,
         zip_path: None,
+        max_payload: 64 << 20,
     }
 }
 
-pub(crate) fn run(args: &InvokeArgs) -> ExitStatus {
+pub(crate) fn run(args: &InvokeArgs) -> Result<(), CommandError> {
     let loaded = match load(&args.project_dir, args.env.as_deref()) {
         Ok(l) => l,
-        Err(e) => return fail(e),
+        Err(e) => return Err(CommandError::fatal(e)),
     };
     if let Some(f) = loaded.findings.first() {
-        return fail(format_args!("{}:{}:{}: {}", f.file, f.line, f.column, f.message));
+        return Err(CommandError::fatal(format_args!("{}:{}:{}: {}", f.file, f.line, f.column, f.message)));
     }
-    let Some(env) = loaded.envs.first() else { return fail("the project has no environment to invoke") };
+    let Some(env) = loaded.envs.first() else {
+        return Err(CommandError::fatal("the project has no environment to invoke"));
+    };
     let inputs = match inputs(args) {
         Ok(i) => i,
-        Err(e) => return fail(e),
+        Err(e) => return Err(CommandError::fatal(e)),
     };
     let expected = match &args.expect {
-        Some(p) => match std::fs::read_to_string(p) {
+        Some(p) => match fs_err::read_to_string(p) {
             Ok(t) => Some(t.lines().map(str::to_owned).collect::<Vec<_>>()),
-            Err(e) => return fail(format_args!("cannot read `{}`: {e}", p.display())),
+            Err(e) => return Err(CommandError::fatal(e)),
         },
         None => None,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
-        Err(e) => return fail(e),
+        Err(e) => return Err(CommandError::fatal(e)),
     };
     let init = init_config(&env.source, &env.project.function.handler);
     runtime.block_on(invoke(&init, &inputs, expected.as_deref(), &args.python))
@@ -88,44 +90,46 @@ async fn invoke(
     inputs: &[String],
     expected: Option<&[String]>,
     python: &str,
-) -> ExitStatus {
+) -> Result<(), CommandError> {
     let timeout = Duration::from_secs(600);
-    let mut worker = match Worker::start(python, &[], init, timeout).await {
+    // The handler's prints, on stderr beside the report.
+    let spawn = Spawn::new(python, std::sync::Arc::new(|line: String| eprintln!("  | {line}")));
+    let mut worker = match Worker::start(&spawn, init, timeout).await {
         Ok(w) => w,
-        Err(e) => return fail(format_args!("cannot load the handler: {e}")),
+        Err(e) => return Err(CommandError::fatal(format_args!("cannot load the handler: {e}"))),
     };
     let (mut failures, mut warned) = (0usize, false);
     let mut sizes: Vec<u64> = Vec::new();
     let mut report = String::new();
     for (i, input) in inputs.iter().enumerate() {
         let started = Instant::now();
-        let result = worker.call(input.as_bytes(), timeout).await;
+        let result = worker.request(Request::Call(input.as_bytes()), timeout).await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let (line, output) = match result {
             Err(e) => {
                 failures += 1;
                 (format!("call {}: worker failed: {e}", i + 1), None)
             }
-            Ok((reply, payloads)) if !reply.ok => {
+            Ok(Reply::Failed(failed)) => {
                 failures += 1;
-                let what = reply.error.unwrap_or_default();
-                let detail = reply.traceback.map(|t| format!("\n{}", t.trim_end())).unwrap_or_default();
-                (
-                    format!("call {}: {} error: {what}{detail}", i + 1, reply.kind.unwrap_or_default()),
-                    payloads.into_iter().next(),
-                )
+                let detail = failed.traceback.map(|t| format!("\n{}", t.trim_end())).unwrap_or_default();
+                let kind = format!("{:?}", failed.kind).to_lowercase();
+                (format!("call {}: {kind} error: {}{detail}", i + 1, failed.error), None)
             }
-            Ok((reply, _)) if !reply.truthy => (
+            Ok(Reply::Called(called)) if !called.truthy => (
                 format!("call {}: the result is falsy: nothing would be written", i + 1),
                 Some(b"null".to_vec()),
             ),
-            Ok((_, payloads)) => {
-                let out = payloads.into_iter().next().unwrap_or_default();
-                (String::from_utf8_lossy(&out).into_owned(), Some(out))
+            Ok(Reply::Called(called)) => {
+                (String::from_utf8_lossy(&called.output).into_owned(), Some(called.output))
+            }
+            Ok(other) => {
+                failures += 1;
+                (format!("call {}: unexpected reply {other:?}", i + 1), None)
             }
         };
-        let size = match worker.request(&serde_json::json!({"op": "env_size"}), &[], timeout).await {
-            Ok((reply, _)) if reply.ok => reply.bytes,
+        let size = match worker.request(Request::EnvSize, timeout).await {
+            Ok(Reply::EnvSize(bytes)) => Some(bytes),
             _ => None,
         };
         let size_text = size.map_or_else(|| "not picklable".to_owned(), |b| format!("{b} B"));
@@ -151,9 +155,9 @@ async fn invoke(
         }
     }
     worker.kill().await;
-    print_stdout(&report);
+    write_stdout(&report)?;
     eprintln!("{} calls, {failures} failed", inputs.len());
-    if failures > 0 { ExitStatus::Failure } else { ExitStatus::Success }
+    if failures > 0 { Err(CommandError::invalid(None)) } else { Ok(()) }
 }
 
 /// Outputs compare as JSON values (so key order and spacing do not matter).

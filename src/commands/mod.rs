@@ -1,4 +1,5 @@
-//! Commands: wire the stages together and map outcomes to exit codes.
+//! Commands: wire the stages together. Each command returns `Ok(())` or a [`CommandError`] that
+//! carries its exit code and its message; [`run`] prints the message and maps the code.
 
 mod argocd;
 mod explain;
@@ -8,14 +9,9 @@ mod render;
 mod validate;
 
 use std::io::Write as _;
-use std::path::Path;
 
 use crate::cli::{Cli, Command};
-use crate::finding::display_path;
 use crate::project::Project;
-
-pub(crate) use render::build_project;
-pub(crate) use validate::read_input_sample;
 
 /// The exit-code contract: 0 clean, 1 problems found, 2 usage, I/O or internal failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,8 +27,37 @@ impl From<ExitStatus> for u8 {
     }
 }
 
+/// Why a command did not succeed: its exit code, and what to say (`error: ...` on stderr).
+#[derive(Debug)]
+pub(crate) struct CommandError {
+    pub status: ExitStatus,
+    pub message: Option<String>,
+}
+
+impl CommandError {
+    /// The input is invalid (exit 1); the findings were reported, `message` closes the report.
+    pub fn invalid(message: impl Into<Option<String>>) -> Self {
+        CommandError { status: ExitStatus::Failure, message: message.into() }
+    }
+
+    /// Usage, I/O, configuration or internal failure (exit 2).
+    pub fn fatal(message: impl std::fmt::Display) -> Self {
+        CommandError { status: ExitStatus::Error, message: Some(message.to_string()) }
+    }
+
+    /// The reader closed stdout (`fnops ... | head`): nothing more to say, exit 0.
+    fn closed_pipe() -> Self {
+        CommandError { status: ExitStatus::Success, message: None }
+    }
+
+    /// Already said (a command that prints its own one-line errors): just the code.
+    pub fn silent(status: ExitStatus) -> Self {
+        CommandError { status, message: None }
+    }
+}
+
 pub fn run(cli: Cli) -> u8 {
-    let status = match cli.command {
+    let result = match cli.command {
         Command::Render(args) => render::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Argocd { command } => argocd::run(&command),
@@ -43,15 +68,19 @@ pub fn run(cli: Cli) -> u8 {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut cmd, "fnops", &mut out);
-            print_stdout(&String::from_utf8_lossy(&out));
-            ExitStatus::Success
+            write_stdout(&String::from_utf8_lossy(&out))
         }
-        Command::Schema => {
-            print_stdout(&project_schema());
-            ExitStatus::Success
-        }
+        Command::Schema => write_stdout(&project_schema()),
     };
-    status.into()
+    match result {
+        Ok(()) => ExitStatus::Success.into(),
+        Err(e) => {
+            if let Some(message) = &e.message {
+                eprintln!("error: {message}");
+            }
+            e.status.into()
+        }
+    }
 }
 
 /// The JSON Schema of the project file, as committed in `schemas/fnops.schema.json`.
@@ -62,31 +91,18 @@ pub fn project_schema() -> String {
     text
 }
 
-/// Write to stdout; a closed pipe (`fnops ... | head`) is not an error.
-pub(crate) fn print_stdout(text: &str) {
+/// Write to stdout. A closed pipe (`fnops ... | head`) ends the command quietly with 0; any
+/// other write error (a full disk, `/dev/full`) is an error, so truncated output never passes
+/// for complete.
+pub(crate) fn write_stdout(text: &str) -> Result<(), CommandError> {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
-
-pub(crate) fn fail(message: impl std::fmt::Display) -> ExitStatus {
-    eprintln!("error: {message}");
-    ExitStatus::Error
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(CommandError::closed_pipe()),
+        Err(e) => Err(CommandError::fatal(format_args!("cannot write to stdout: {e}"))),
+    }
 }
 
 pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
-}
-
-/// An absolute path relative to the Git repository root (found by walking up to `.git`);
-/// relative to the current directory when there is no repository.
-pub(crate) fn repo_relative(abs: &Path) -> String {
-    let mut dir = Some(abs);
-    while let Some(d) = dir {
-        if d.join(".git").exists() {
-            return display_path(abs, d);
-        }
-        dir = d.parent();
-    }
-    let cwd = std::env::current_dir().map(|c| crate::tree::absolute(&c)).unwrap_or_default();
-    display_path(abs, &cwd)
 }

@@ -1,14 +1,19 @@
 //! `fnops validate`: manifest trees and projects, all findings in one run, in any format.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
-use super::{ExitStatus, build_project, fail, print_stdout};
+use super::{CommandError, write_stdout};
 use crate::cli::ValidateArgs;
-use crate::finding::{Finding, Severity, Sources};
-use crate::manifest;
+use crate::finding::{Finding, Rule, Severity, Sources};
+use crate::manifest::{self, Target};
+use crate::paths;
+use crate::pipeline::{self, PipelineError};
 use crate::project::PROJECT_FILE;
 use crate::report::{self, Format};
+use crate::validate::python::InputKeys;
 use crate::validate::{Doc, Options, SchemaSet, validate, validate_streamed};
+use crate::yaml::Loc;
 
 /// From this much manifest text on, parsed objects are not all kept: see
 /// [`validate_streamed`]. `FNOPS_STREAM_FROM_BYTES` overrides it (tests set 0).
@@ -21,31 +26,37 @@ fn stream_from_bytes() -> usize {
         .unwrap_or(STREAM_FROM_BYTES)
 }
 
-pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
+/// Everything one run checks, gathered before anything is reported.
+#[derive(Default)]
+struct Gathered {
+    sources: Sources,
+    findings: Vec<Finding>,
+    /// Every file checked (JUnit reports passes too).
+    files: Vec<String>,
+    objects: usize,
+}
+
+pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
     let mut reports = args.reports.clone();
     if reports.is_empty() {
         reports = args.format.iter().map(|f| (*f, None)).collect();
     }
     if reports.len() > args.format.len().max(1) || (args.format.is_empty() && !args.output.is_empty()) {
-        return fail("each `--output` needs a `--format` before it");
+        return Err(CommandError::fatal("each `--output` needs a `--format` before it"));
     }
-    let version = match crate::validate::schema::resolve_version(args.kube_version.as_deref()) {
-        Ok(v) => v,
-        Err(e) => return fail(format_args!("`--kube-version`: {e}")),
-    };
-    let schemas = SchemaSet::new(version, args.schema_dir.clone());
+    let version = crate::validate::schema::resolve_version(args.kube_version.as_deref())
+        .map_err(|e| CommandError::fatal(format_args!("`--kube-version`: {e}")))?;
+    for note in &version.notes {
+        eprintln!("warning: {note}");
+    }
+    let schemas = SchemaSet::new(version.bundled, args.schema_dir.clone());
     let paths: Vec<PathBuf> = match &args.changed_since {
-        Some(rev) => match changed_files(rev, &args.paths) {
-            Ok(files) => files,
-            Err(e) => return fail(e),
-        },
+        Some(rev) => changed_files(rev, &args.paths).map_err(CommandError::fatal)?,
         None if args.paths.is_empty() => vec![PathBuf::from(".")],
         None => args.paths.clone(),
     };
 
-    let mut sources = Sources::default();
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut files: Vec<String> = Vec::new();
+    let mut run = Gathered::default();
     let mut manifest_paths = Vec::new();
     for path in paths {
         // `fnops.yaml` itself (as pre-commit passes it) means its project.
@@ -57,56 +68,38 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
             _ => path,
         };
         if path.is_dir() && path.join(PROJECT_FILE).is_file() {
-            // A project: its file, its environments and the render, in memory.
-            match build_project(&path, None, None, None, &schemas, None) {
-                Ok(built) => {
-                    sources.extend(&built.sources);
-                    files.extend(built.files.iter().map(|f| f.path.clone()));
-                    findings.extend(built.findings);
-                }
-                Err((ExitStatus::Error, ..)) => return ExitStatus::Error,
-                Err((_, project_sources, project_findings)) => {
-                    sources.extend(&project_sources);
-                    findings.extend(project_findings);
-                }
-            }
+            check_project(&path, &schemas, &mut run)?;
         } else {
             manifest_paths.push(path);
         }
     }
-    let expanded = match manifest::expand(&manifest_paths) {
-        Ok(e) => e,
-        Err(e) => return fail(e),
-    };
+    let walked = manifest::expand(&manifest_paths).map_err(CommandError::fatal)?;
+    for (path, why) in &walked.refused {
+        let id = run.sources.add(path.clone(), String::new());
+        run.findings.push(Finding::new(
+            Rule::FileRefused,
+            &run.sources,
+            Loc { file: id, line: 1, col: 1, len: 1 },
+            why.clone(),
+        ));
+    }
     // Files named one by one (pre-commit, a pull request's changes) bring their directories'
     // other manifests as context, so references resolve.
-    let explicit: Vec<PathBuf> = if args.no_context {
+    let explicit: Vec<Target> = if args.no_context {
         Vec::new()
     } else {
-        manifest_paths.iter().filter(|p| !p.is_dir()).cloned().collect()
+        let named: BTreeSet<&Path> =
+            manifest_paths.iter().filter(|p| !p.is_dir()).map(PathBuf::as_path).collect();
+        walked.targets.iter().filter(|t| named.contains(t.path.as_path())).cloned().collect()
     };
-    let context = match manifest::siblings(&explicit) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    let context_names: std::collections::BTreeSet<String> =
-        context.iter().map(|p| manifest::display(p)).collect();
-    let all: Vec<PathBuf> = expanded.iter().chain(context.iter()).cloned().collect();
-    let read = match manifest::read_all(&all, &mut sources) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    files.extend(
-        expanded
-            .iter()
-            .map(|p| if p.as_os_str() == "-" { "<stdin>".into() } else { p.display().to_string() }),
-    );
-    findings.extend(read.findings);
+    let context = manifest::siblings(&explicit).map_err(CommandError::fatal)?;
+    let context_names: BTreeSet<String> = context.iter().map(|t| paths::display(&t.path)).collect();
+    let all: Vec<Target> = walked.targets.iter().chain(context.iter()).cloned().collect();
+    let read = manifest::read_all(&all, &mut run.sources).map_err(CommandError::fatal)?;
+    run.files.extend(walked.targets.iter().map(|t| paths::display(&t.path)));
+    run.findings.extend(read.findings);
     let input_keys = match &args.input_sample {
-        Some(path) => match read_input_sample(path) {
-            Ok(keys) => Some(keys),
-            Err(e) => return fail(e),
-        },
+        Some(path) => Some(InputKeys::read(path).map_err(CommandError::fatal)?),
         None => None,
     };
     let opts = Options {
@@ -115,25 +108,26 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
         ignore: &args.ignore,
         input_keys: input_keys.as_ref(),
     };
-    let bytes: usize = read.ids.iter().map(|&id| sources.text(id).len()).sum();
-    let objects = if bytes >= stream_from_bytes() {
+    let bytes: usize = read.ids.iter().map(|&id| run.sources.text(id).len()).sum();
+    if bytes >= stream_from_bytes() {
         // Too big to hold parsed: index, then check file by file (each file parsed twice).
         let (found, objects) =
-            validate_streamed(&read.ids, &sources, &opts, |id| manifest::parse_file(id, &sources));
-        findings.extend(found);
-        objects
+            validate_streamed(&read.ids, &run.sources, &opts, |id| manifest::parse_file(id, &run.sources));
+        run.findings.extend(found);
+        run.objects += objects;
     } else {
-        let (nodes, syntax) = manifest::parse_all(&read.ids, &sources);
-        findings.extend(syntax);
+        let (nodes, syntax) = manifest::parse_all(&read.ids, &run.sources);
+        run.findings.extend(syntax);
         let docs: Vec<Doc<'_>> = nodes.iter().map(|node| Doc { node }).collect();
-        findings.extend(validate(&docs, &sources, &opts));
-        docs.len()
-    };
-    findings.retain(|f| !args.ignore.iter().any(|r| r == f.rule));
+        run.findings.extend(validate(&docs, &run.sources, &opts));
+        run.objects += docs.len();
+    }
+    let Gathered { sources, mut findings, files, objects } = run;
+    findings.retain(|f| !args.ignore.iter().any(|r| r == f.rule.id()));
     // Context files report only what the given files can have broken in them: references.
     findings.retain(|f| {
         !context_names.contains(&f.file)
-            || matches!(f.rule, "ref-missing-configmap" | "ref-missing-key" | "subpath-key")
+            || matches!(f.rule, Rule::RefMissingConfigmap | Rule::RefMissingKey | Rule::SubpathKey)
     });
     crate::finding::sort_dedup(&mut findings);
 
@@ -143,12 +137,8 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     for (format, output) in &reports {
         let text = report::render(*format, &findings, &sources, &files);
         match output {
-            Some(path) => {
-                if let Err(e) = std::fs::write(path, text) {
-                    return fail(format_args!("cannot write `{}`: {e}", path.display()));
-                }
-            }
-            None => print_stdout(&text),
+            Some(path) => fs_err::write(path, text).map_err(CommandError::fatal)?,
+            None => write_stdout(&text)?,
         }
     }
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
@@ -156,32 +146,57 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitStatus {
     let with_context =
         if context.is_empty() { String::new() } else { format!(" (with {} for context)", context.len()) };
     eprintln!(
-        "checked {} documents in {} files{with_context} against Kubernetes {}: {errors} errors, {warnings} warnings",
-        objects,
-        read.ids.len() - context.len(),
+        "checked {objects} documents in {} files{with_context} against Kubernetes {}: {errors} errors, {warnings} warnings",
+        files.len(),
         schemas.version()
     );
     if errors > 0 || (args.strict_warnings && warnings > 0) {
-        ExitStatus::Failure
+        Err(CommandError::invalid(None))
     } else {
-        ExitStatus::Success
+        Ok(())
     }
 }
 
-/// The keys of a sample input document (a JSON object).
-pub(crate) fn read_input_sample(
-    path: &std::path::Path,
-) -> Result<crate::validate::python::InputKeys, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("`{}` is not JSON: {e}", path.display()))?;
-    crate::validate::python::InputKeys::from_json(&value, format!("`{}`", path.display()))
-        .ok_or_else(|| format!("`{}` is not a JSON object", path.display()))
+/// A project: its file, its environments and the render, in memory. The rendered objects and
+/// the project's own files count as checked.
+fn check_project(path: &Path, schemas: &SchemaSet, run: &mut Gathered) -> Result<(), CommandError> {
+    let request = pipeline::Request {
+        project_dir: path,
+        env: None,
+        out: None,
+        templates: None,
+        schemas,
+        default_namespace: None,
+    };
+    match pipeline::build(&request) {
+        Ok(built) => {
+            for note in &built.notes {
+                eprintln!("warning: {note}");
+            }
+            run.sources.extend(&built.sources);
+            run.files.extend(built.sources.names().filter(|n| !n.is_empty()).map(str::to_owned));
+            run.objects += built.files.len();
+            run.findings.extend(built.findings);
+            Ok(())
+        }
+        Err(PipelineError::Invalid { sources, findings }) => {
+            run.sources.extend(&sources);
+            run.files.extend(sources.names().map(str::to_owned));
+            run.findings.extend(findings);
+            Ok(())
+        }
+        Err(e @ PipelineError::Render(_)) => Err(CommandError::invalid(e.to_string())),
+        Err(e) => Err(CommandError::fatal(e)),
+    }
 }
 
 /// Manifest files added, copied, modified or renamed since `rev` (deleted ones cannot be
 /// checked, but their referrers are, through the directory context), under `within` if given.
 fn changed_files(rev: &str, within: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    // A revision is never an option: `--changed-since=--output=x` must not reach git as one.
+    if rev.starts_with('-') {
+        return Err(format!("`--changed-since`: `{rev}` is not a revision"));
+    }
     let git = |args: &[&str]| -> Result<String, String> {
         let out = std::process::Command::new("git")
             .args(args)
@@ -198,8 +213,8 @@ fn changed_files(rev: &str, within: &[PathBuf]) -> Result<Vec<PathBuf>, String> 
     };
     let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
-    let listed = git(&["diff", "--name-only", "--diff-filter=ACMRT", "-z", rev, "--"])?;
-    let within: Vec<PathBuf> = within.iter().map(|p| crate::tree::absolute(p)).collect();
+    let listed = git(&["diff", "--name-only", "--diff-filter=ACMRT", "-z", "--end-of-options", rev, "--"])?;
+    let within: Vec<PathBuf> = within.iter().map(|p| paths::absolute(p)).collect();
     let mut files = Vec::new();
     for name in listed.split('\0').filter(|n| !n.is_empty()) {
         let abs = top.join(name);
@@ -209,7 +224,7 @@ fn changed_files(rev: &str, within: &[PathBuf]) -> Result<Vec<PathBuf>, String> 
         {
             continue;
         }
-        files.push(abs.strip_prefix(&cwd).map(std::path::Path::to_path_buf).unwrap_or(abs));
+        files.push(abs.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or(abs));
     }
     Ok(files)
 }

@@ -7,9 +7,16 @@ use serde_path_to_error::Segment;
 use super::checks::check_project;
 use super::merge::merge;
 use super::model::Project;
-use crate::finding::{Finding, Sources};
-pub(crate) use crate::manifest::display as shown;
+pub use super::source::FunctionSource;
+use crate::files;
+use crate::finding::{Finding, Rule, Sources};
+use crate::paths::display as shown;
 use crate::yaml::{Loc, Node, PathSeg, Schema, Value, parse_stream};
+
+/// The largest project file or overlay read (a real one is a few hundred bytes).
+pub const MAX_PROJECT_FILE_BYTES: u64 = 1 << 20;
+/// Environment names that would collide with the tree's own directories.
+const RESERVED_ENVS: &[&str] = &["argocd"];
 
 /// The project file's name in a project directory.
 pub const PROJECT_FILE: &str = "fnops.yaml";
@@ -25,15 +32,8 @@ pub enum LoadError {
     Io { path: String, source: std::io::Error },
     #[error("no environment `{name}` (available: {available})")]
     UnknownEnv { name: String, available: String },
-}
-
-/// Where the function's code is, resolved inside the project root.
-#[derive(Clone, Debug)]
-pub enum FunctionSource {
-    /// A single module; its text becomes ConfigMap `pyfile`.
-    File { path: PathBuf, text: String },
-    /// A package directory, zipped at render time.
-    Dir { path: PathBuf },
+    #[error(transparent)]
+    File(#[from] files::FileError),
 }
 
 /// One environment's fully merged and checked project.
@@ -66,9 +66,9 @@ pub fn load(dir: &Path, only_env: Option<&str>) -> Result<Loaded, LoadError> {
     let root = dir.canonicalize().map_err(|source| LoadError::Io { path: shown(dir), source })?;
     let mut sources = Sources::default();
     let mut findings = Vec::new();
-    let base = read_yaml(&file, &mut sources, &mut findings)?;
+    let base = read_yaml(&file, &root, &mut sources, &mut findings)?;
 
-    let overlays = environment_files(dir)?;
+    let overlays = environment_files(dir, &root, &mut sources, &mut findings)?;
     if let Some(name) = only_env
         && !(overlays.iter().any(|(n, _)| n == name) || (overlays.is_empty() && name == DEFAULT_ENV))
     {
@@ -95,7 +95,7 @@ pub fn load(dir: &Path, only_env: Option<&str>) -> Result<Loaded, LoadError> {
     for (env, overlay) in selected {
         let merged = match overlay {
             None => base.clone(),
-            Some(path) => match read_yaml(&path, &mut sources, &mut findings)? {
+            Some(path) => match read_yaml(&path, &root, &mut sources, &mut findings)? {
                 Some(over) => merge(base.clone(), over),
                 None => continue,
             },
@@ -115,41 +115,75 @@ pub fn load(dir: &Path, only_env: Option<&str>) -> Result<Loaded, LoadError> {
     Ok(Loaded { root, dir: dir.to_path_buf(), sources, findings, envs })
 }
 
-/// `environments/*.yaml` (and `.yml`) by name.
-fn environment_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, LoadError> {
+/// `environments/*.yaml` (and `.yml`) by name. A name must be a DNS label (it becomes a
+/// directory of the tree and part of Application names) and not one the tree uses itself; a
+/// file with another name is a finding, and its environment is left out.
+fn environment_files(
+    dir: &Path,
+    root: &Path,
+    sources: &mut Sources,
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<(String, PathBuf)>, LoadError> {
     let env_dir = dir.join("environments");
     if !env_dir.is_dir() {
         return Ok(Vec::new());
     }
+    files::resolve(&env_dir, Some(root), true)?;
     let entries =
-        std::fs::read_dir(&env_dir).map_err(|source| LoadError::Io { path: shown(&env_dir), source })?;
+        fs_err::read_dir(&env_dir).map_err(|e| LoadError::Io { path: shown(&env_dir), source: e })?;
     let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| LoadError::Io { path: shown(&env_dir), source })?;
         let path = entry.path();
         let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        if let (true, Some(stem)) = (is_yaml && path.is_file(), path.file_stem().and_then(|s| s.to_str())) {
-            found.push((stem.to_owned(), path));
+        let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else { continue };
+        if !is_yaml || path.is_dir() {
+            continue;
         }
+        let refused = match crate::k8s_names::dns1123_label(&stem) {
+            Err(why) => Some(format!("environment name `{stem}` {why}")),
+            Ok(()) if RESERVED_ENVS.contains(&stem.as_str()) => Some(format!(
+                "environment name `{stem}` is reserved: the tree writes Applications into `<out>/{stem}/`"
+            )),
+            Ok(()) => None,
+        };
+        if let Some(message) = refused {
+            let id = sources.add(shown(&path), String::new());
+            findings.push(
+                Finding::new(Rule::InvalidValue, sources, Loc { file: id, line: 1, col: 1, len: 1 }, message)
+                    .with_hint("name environment files `<name>.yaml` with lowercase letters, digits and `-`"),
+            );
+            continue;
+        }
+        found.push((stem, path));
     }
     found.sort();
     Ok(found)
 }
 
-/// Read and parse one YAML file; a parse error becomes a finding and `None`.
+/// Read and parse one YAML file of the project; a parse error (or bytes that are not UTF-8)
+/// becomes a finding and `None`. Links may not leave `root`; the size is capped.
 fn read_yaml(
     path: &Path,
+    root: &Path,
     sources: &mut Sources,
     findings: &mut Vec<Finding>,
 ) -> Result<Option<Node>, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: shown(path), source })?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let bytes = files::read(path, Some(root), MAX_PROJECT_FILE_BYTES)?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let (_, loc) = crate::manifest::register_not_utf8(sources, shown(path), e);
+            findings.push(Finding::new(Rule::YamlSyntax, sources, loc, "the file is not valid UTF-8"));
+            return Ok(None);
+        }
+    };
     let id = sources.add(shown(path), text);
     match parse_stream(sources.text(id), id, Schema::Core12) {
         Ok(docs) if docs.len() > 1 => {
             let loc = docs[1].loc;
-            findings.push(Finding::error(
-                "yaml-syntax",
+            findings.push(Finding::new(
+                Rule::YamlSyntax,
                 sources,
                 loc,
                 "the project file must hold one YAML document",
@@ -161,7 +195,7 @@ fn read_yaml(
             loc: Loc { file: id, line: 1, col: 1, len: 1 },
         }))),
         Err(e) => {
-            findings.push(Finding::error(e.rule, sources, e.loc, e.message));
+            findings.push(Finding::new(e.rule, sources, e.loc, e.message));
             Ok(None)
         }
     }
@@ -210,7 +244,7 @@ fn type_error(
         };
         let expected = &quoted[1..];
         let finding =
-            Finding::error("unknown-field", sources, loc, format!("unknown field `{field}` in {within}"));
+            Finding::new(Rule::UnknownField, sources, loc, format!("unknown field `{field}` in {within}"));
         return match did_you_mean(&field, expected) {
             Some(best) => finding.with_hint(format!("did you mean `{best}`?")),
             None if !expected.is_empty() => finding.with_hint(format!(
@@ -227,14 +261,14 @@ fn type_error(
             _ => node.loc,
         };
         let full = if dotted.is_empty() { field.clone() } else { format!("{dotted}.{field}") };
-        return Finding::error("missing-field", sources, loc, format!("missing required field `{full}`"))
+        return Finding::new(Rule::MissingField, sources, loc, format!("missing required field `{full}`"))
             .with_hint(format!("add `{field}:` here"));
     }
     if message.starts_with("unknown variant ") {
         let variant = quoted.first().cloned().unwrap_or_default();
         let expected = &quoted[1..];
         let finding =
-            Finding::error("invalid-value", sources, node.loc, format!("`{dotted}` cannot be `{variant}`"));
+            Finding::new(Rule::InvalidValue, sources, node.loc, format!("`{dotted}` cannot be `{variant}`"));
         return match did_you_mean(&variant, expected) {
             Some(best) => finding.with_hint(format!("did you mean `{best}`?")),
             None => finding.with_hint(format!(
@@ -245,7 +279,7 @@ fn type_error(
     }
     let message = message.replace("invalid type: ", "expected ").replace(", expected", ", got");
     let message = swap_got_expected(&message);
-    Finding::error("invalid-value", sources, node.loc, format!("`{dotted}`: {message}"))
+    Finding::new(Rule::InvalidValue, sources, node.loc, format!("`{dotted}`: {message}"))
 }
 
 /// serde says "invalid type: string \"x\", expected u16"; we say "expected u16, got string `x`".

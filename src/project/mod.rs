@@ -8,7 +8,10 @@ mod checks;
 mod load;
 mod merge;
 pub mod model;
+mod source;
 
 pub(crate) use load::did_you_mean;
-pub use load::{DEFAULT_ENV, EnvProject, FunctionSource, LoadError, Loaded, PROJECT_FILE, load};
+pub use load::{
+    DEFAULT_ENV, EnvProject, FunctionSource, LoadError, Loaded, MAX_PROJECT_FILE_BYTES, PROJECT_FILE, load,
+};
 pub use model::Project;

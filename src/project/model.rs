@@ -253,9 +253,16 @@ impl Resources {
     }
 }
 
-/// A Kubernetes quantity: `100m`, `1`, `0.5`, `300Mi`.
+/// A Kubernetes quantity: `100m`, `1`, `0.5`, `300Mi`, `1e3`, `500u`: a non-negative decimal
+/// with a binary (`Ki`...`Ei`) or decimal (`n`, `u`, `m`, `k`, `M`...`E`) suffix, or an
+/// exponent. The parser and [`QUANTITY_PATTERN`] accept exactly the same text (a property test
+/// holds them to it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Quantity(pub String);
+
+/// The grammar of [`Quantity`] strings, for the JSON Schema.
+pub const QUANTITY_PATTERN: &str =
+    "^\\+?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$";
 
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -271,6 +278,8 @@ impl<'de> Deserialize<'de> for Quantity {
         {
             Raw::S(s) => s,
             Raw::I(i) => i.to_string(),
+            // `-0` is zero; other negative numbers are refused below.
+            Raw::F(0.0) => "0".to_owned(),
             Raw::F(f) => f.to_string(),
         };
         if !is_quantity(&s) {
@@ -282,16 +291,31 @@ impl<'de> Deserialize<'de> for Quantity {
     }
 }
 
+/// Whether `s` is a quantity: [`QUANTITY_PATTERN`], by hand.
 fn is_quantity(s: &str) -> bool {
-    let number_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (number, suffix) = s.split_at(number_end);
-    !number.is_empty()
-        && number.chars().filter(|c| *c == '.').count() <= 1
-        && number.chars().any(|c| c.is_ascii_digit())
-        && matches!(
-            suffix,
-            "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei"
-        )
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let digits = |t: &str| t.bytes().take_while(u8::is_ascii_digit).count();
+    let int = digits(s);
+    let mut rest = &s[int..];
+    let mut frac = 0;
+    let dot = rest.starts_with('.');
+    if dot {
+        rest = &rest[1..];
+        frac = digits(rest);
+        rest = &rest[frac..];
+    }
+    if int == 0 && frac == 0 {
+        return false;
+    }
+    match rest {
+        "" | "n" | "u" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi"
+        | "Ei" => true,
+        exp if exp.starts_with(['e', 'E']) => {
+            let e = exp[1..].strip_prefix(['+', '-']).unwrap_or(&exp[1..]);
+            !e.is_empty() && digits(e) == e.len()
+        }
+        _ => false,
+    }
 }
 
 impl JsonSchema for Quantity {
@@ -300,9 +324,9 @@ impl JsonSchema for Quantity {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "A Kubernetes quantity such as `100m`, `1` or `300Mi`.",
+            "description": "A Kubernetes quantity such as `100m`, `1`, `300Mi` or `1e3`.",
             "anyOf": [
-                {"type": "string", "pattern": "^[0-9]*\\.?[0-9]+(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"},
+                {"type": "string", "pattern": QUANTITY_PATTERN},
                 {"type": "number", "minimum": 0}
             ]
         })
@@ -407,9 +431,19 @@ impl Default for SyncPolicy {
     }
 }
 
-/// A duration written as seconds (`5`, `0.5`) or with a unit (`"500ms"`, `"5s"`, `"1m"`).
+/// A duration written as seconds (`5`, `0.5`) or with a unit (`"500ms"`, `"5s"`, `"1m"`), from 0
+/// (back to back) to under a million seconds. The parser and [`PERIOD_PATTERN`] accept exactly
+/// the same text (a property test holds them to it); sub-millisecond parts round to the
+/// nearest millisecond.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Period(pub Duration);
+
+/// The grammar of [`Period`] strings, for the JSON Schema: the digit counts bound the value
+/// below a million seconds whatever the unit.
+pub const PERIOD_PATTERN: &str =
+    "^([0-9]{1,9}(\\.[0-9]+)?ms|[0-9]{1,6}(\\.[0-9]+)?s?|[0-9]{1,4}(\\.[0-9]+)?m)$";
+/// The largest number of seconds a period may be (exclusive).
+const PERIOD_MAX_SECONDS: f64 = 1_000_000.0;
 
 impl Period {
     /// Seconds as the runtime reads them: `5`, `0.5`.
@@ -418,26 +452,29 @@ impl Period {
         if ms.is_multiple_of(1000) { (ms / 1000).to_string() } else { format!("{}", ms as f64 / 1000.0) }
     }
 
+    /// Parse [`PERIOD_PATTERN`] text.
     pub fn parse(text: &str) -> Result<Period, String> {
-        let t = text.trim();
-        let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
-            (n, 0.001)
-        } else if let Some(n) = t.strip_suffix('s') {
-            (n, 1.0)
-        } else if let Some(n) = t.strip_suffix('m') {
-            (n, 60.0)
+        let invalid = || format!("`{text}` is not a duration (write `5`, `\"5s\"`, `\"500ms\"` or `\"1m\"`)");
+        let (number, scale, max_int) = if let Some(n) = text.strip_suffix("ms") {
+            (n, 0.001, 9)
+        } else if let Some(n) = text.strip_suffix('s') {
+            (n, 1.0, 6)
+        } else if let Some(n) = text.strip_suffix('m') {
+            (n, 60.0, 4)
         } else {
-            (t, 1.0)
+            (text, 1.0, 6)
         };
-        let value: f64 = number.trim().parse().map_err(|_| {
-            format!("`{text}` is not a duration (write `5`, `\"5s\"`, `\"500ms\"` or `\"1m\"`)")
-        })?;
-        Period::from_secs(value * scale)
-            .ok_or_else(|| format!("`{text}` must be a positive duration of at least 1ms"))
+        let (int, frac) = number.split_once('.').map_or((number, None), |(i, f)| (i, Some(f)));
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(int) || int.len() > max_int || frac.is_some_and(|f| !digits(f)) {
+            return Err(invalid());
+        }
+        let value: f64 = number.parse().map_err(|_| invalid())?;
+        Period::from_secs(value * scale).ok_or_else(invalid)
     }
 
     fn from_secs(secs: f64) -> Option<Period> {
-        (secs.is_finite() && (0.001..=86_400.0).contains(&secs))
+        (secs.is_finite() && (0.0..PERIOD_MAX_SECONDS).contains(&secs))
             .then(|| Period(Duration::from_millis((secs * 1000.0).round() as u64)))
     }
 }
@@ -467,7 +504,7 @@ impl<'de> Deserialize<'de> for Period {
         })?;
         match raw {
             Raw::N(n) => Period::from_secs(n).ok_or_else(|| {
-                serde::de::Error::custom(format!("`{n}` must be a positive number of seconds"))
+                serde::de::Error::custom(format!("`{n}` must be a number of seconds from 0 to under 1000000"))
             }),
             Raw::S(s) => Period::parse(&s).map_err(serde::de::Error::custom),
         }
@@ -480,10 +517,10 @@ impl JsonSchema for Period {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "Seconds (`5`, `0.5`) or a duration with a unit (`\"500ms\"`, `\"5s\"`, `\"1m\"`).",
+            "description": "Seconds (`5`, `0.5`; `0` runs back to back) or a duration with a unit (`\"500ms\"`, `\"5s\"`, `\"1m\"`), under a million seconds.",
             "anyOf": [
-                {"type": "number", "exclusiveMinimum": 0},
-                {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m)?$"}
+                {"type": "number", "minimum": 0, "exclusiveMaximum": PERIOD_MAX_SECONDS},
+                {"type": "string", "pattern": PERIOD_PATTERN}
             ]
         })
     }
@@ -499,17 +536,73 @@ mod tests {
         assert_eq!(Period::parse("5s").map(Period::seconds_text), Ok("5".into()));
         assert_eq!(Period::parse("1m").map(Period::seconds_text), Ok("60".into()));
         assert_eq!(Period::parse("2").map(Period::seconds_text), Ok("2".into()));
-        assert!(Period::parse("0").is_err());
-        assert!(Period::parse("soon").is_err());
+        assert_eq!(Period::parse("0").map(Period::seconds_text), Ok("0".into()));
+        for bad in ["soon", "1.", " 5s", "5 s", "-1", "1e3", "1000000", "99999m"] {
+            assert!(Period::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn quantities() {
-        for ok in ["100m", "1", "0.5", "300Mi", "2Gi"] {
+        for ok in ["100m", "1", "0.5", "300Mi", "2Gi", "500u", "10n", "1e3", "1E-2", "1E", "+1", ".5", "1."] {
             assert!(is_quantity(ok), "{ok}");
         }
-        for bad in ["", "m", "1.2.3", "300MB", "abc"] {
+        for bad in ["", "m", "1.2.3", "300MB", "abc", "-1", "1e", "1Ki2", "."] {
             assert!(!is_quantity(bad), "{bad}");
+        }
+    }
+
+    /// The JSON Schema editors use and the parser fnops uses agree on every value: schema-valid
+    /// exactly when the parser accepts it, for strings and numbers alike.
+    mod schema_and_parser_agree {
+        use proptest::prelude::*;
+
+        use super::super::{Period, Quantity};
+
+        fn validator(def: &str) -> jsonschema::Validator {
+            let schema: serde_json::Value =
+                serde_json::from_str(&crate::project_schema()).expect("the project schema is JSON");
+            let sub = schema["$defs"][def].clone();
+            assert!(sub.is_object(), "`$defs/{def}` in the schema");
+            jsonschema::options().build(&sub).expect("compiles")
+        }
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[0-9.+eE-]{0,4}(ms|s|m|Ki|Mi|n|u|k|M|E|Gi|e|)?",
+                "[0-9]{0,10}(\\.[0-9]{0,3})?(ms|s|m)?",
+                "[ 0-9a-zA-Z.+-]{0,6}",
+            ]
+        }
+
+        fn number() -> impl Strategy<Value = f64> {
+            prop_oneof![
+                any::<f64>().prop_filter("finite", |f| f.is_finite()),
+                -10.0..2e6f64,
+                (0u32..3_000_000).prop_map(f64::from)
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn for_quantities(s in text(), n in number()) {
+                let v = validator("Quantity");
+                for value in [serde_json::json!(s), serde_json::json!(n)] {
+                    let parsed = serde_json::from_value::<Quantity>(value.clone()).is_ok();
+                    prop_assert_eq!(v.is_valid(&value), parsed, "{}", value);
+                }
+            }
+
+            #[test]
+            fn for_periods(s in text(), n in number()) {
+                let v = validator("Period");
+                for value in [serde_json::json!(s), serde_json::json!(n)] {
+                    let parsed = serde_json::from_value::<Period>(value.clone()).is_ok();
+                    prop_assert_eq!(v.is_valid(&value), parsed, "{}", value);
+                }
+            }
         }
     }
 }

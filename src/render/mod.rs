@@ -128,7 +128,7 @@ fn render_env(
             format!("{}/{kind}-{name}.yaml", env.env)
         };
         let text = format!("{header}{}", emit_document(&object));
-        let display = crate::finding::display_path(
+        let display = crate::paths::relative_to(
             &placement.out.join(&path),
             &std::env::current_dir().unwrap_or_default(),
         );

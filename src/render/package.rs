@@ -12,11 +12,20 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 pub enum PackageError {
     #[error("cannot read `{path}`: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("`{0}` is a link that leaves the project directory")]
-    LinkOutside(String),
+    /// A link out of the project, into a hidden path (`.git/config`), or a special file.
+    #[error("package file {0}")]
+    Refused(crate::files::FileError),
+    #[error(
+        "the package is over {MAX_PACKAGE_BYTES} bytes before compression: a ConfigMap holds at most 1 MiB"
+    )]
+    TooLarge,
     #[error("cannot write the ZIP: {0}")]
     Zip(#[from] zip::result::ZipError),
 }
+
+/// Upper bounds on what is read into a package (it must fit a 1 MiB ConfigMap compressed).
+const MAX_FILE_BYTES: u64 = 8 << 20;
+const MAX_PACKAGE_BYTES: u64 = 32 << 20;
 
 fn skipped(name: &str) -> bool {
     name.starts_with('.') || name == "__pycache__" || name.ends_with(".pyc") || name.ends_with(".pyo")
@@ -31,6 +40,7 @@ pub fn zip_dir(dir: &Path, root: &Path) -> Result<Vec<u8>, PackageError> {
         .last_modified_time(DateTime::default())
         .unix_permissions(0o644);
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    let mut total = 0u64;
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
@@ -48,11 +58,8 @@ pub fn zip_dir(dir: &Path, root: &Path) -> Result<Vec<u8>, PackageError> {
             format!("{top}/{}", rel.to_string_lossy().replace('\\', "/"))
         };
         if entry.path_is_symlink() {
-            let target =
-                path.canonicalize().map_err(|source| PackageError::Io { path: name.clone(), source })?;
-            if !target.starts_with(root) {
-                return Err(PackageError::LinkOutside(name));
-            }
+            // Followed only when the target stays in the project and out of hidden paths.
+            let target = crate::files::resolve(path, Some(root), true).map_err(PackageError::Refused)?;
             if target.is_dir() {
                 // A link to a directory inside the project: its files are zipped where they are.
                 continue;
@@ -60,7 +67,11 @@ pub fn zip_dir(dir: &Path, root: &Path) -> Result<Vec<u8>, PackageError> {
         } else if entry.file_type().is_dir() {
             continue;
         }
-        let bytes = std::fs::read(path).map_err(|source| PackageError::Io { path: name.clone(), source })?;
+        let bytes = crate::files::read(path, Some(root), MAX_FILE_BYTES).map_err(PackageError::Refused)?;
+        total += bytes.len() as u64;
+        if total > MAX_PACKAGE_BYTES {
+            return Err(PackageError::TooLarge);
+        }
         zip.start_file(name, options)?;
         zip.write_all(&bytes)
             .map_err(|source| PackageError::Io { path: path.display().to_string(), source })?;

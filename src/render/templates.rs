@@ -16,6 +16,9 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("deployment.yaml.j2", include_str!("../../templates/deployment.yaml.j2")),
 ];
 
+/// Template instructions one render may run.
+const TEMPLATE_FUEL: u64 = 5_000_000;
+
 /// Compiled templates. Names starting with `argocd-` render into `argocd/`, once per
 /// environment; the others render the environment's objects.
 pub struct TemplateSet {
@@ -30,15 +33,14 @@ pub fn load_templates(override_dir: Option<&Path>) -> Result<TemplateSet, Render
         EMBEDDED.iter().map(|(n, s)| ((*n).to_owned(), (*s).to_owned())).collect();
     if let Some(dir) = override_dir {
         let io = |source| RenderError::Io { path: dir.display().to_string(), source };
-        let mut entries: Vec<_> =
-            std::fs::read_dir(dir).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
-        entries.sort_by_key(std::fs::DirEntry::file_name);
+        let mut entries: Vec<_> = fs_err::read_dir(dir).map_err(io)?.collect::<Result<_, _>>().map_err(io)?;
+        entries.sort_by_key(fs_err::DirEntry::file_name);
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
             if !name.ends_with(".j2") {
                 continue;
             }
-            let text = std::fs::read_to_string(entry.path())
+            let text = fs_err::read_to_string(entry.path())
                 .map_err(|source| RenderError::Io { path: entry.path().display().to_string(), source })?;
             sources.retain(|(n, _)| *n != name);
             sources.push((name, text));
@@ -50,6 +52,9 @@ pub fn load_templates(override_dir: Option<&Path>) -> Result<TemplateSet, Render
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_debug(true);
+    // A template (`--templates` is user code) cannot loop forever: a render of the embedded
+    // templates takes a few thousand instructions of fuel.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     // The builtin `tojson` turns an undefined value into `null` even in strict mode: a typo
     // in a template would render silently. This one refuses it.
     env.add_filter("tojson", strict_tojson);

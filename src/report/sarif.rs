@@ -3,20 +3,20 @@
 
 use serde_json::json;
 
+use crate::finding::Rule;
 use crate::finding::{Finding, Severity};
-use crate::validate::catalogue::RULES;
 
 pub fn render(findings: &[Finding]) -> String {
-    let rules: Vec<serde_json::Value> = RULES
+    let rules: Vec<serde_json::Value> = Rule::ALL
         .iter()
         .map(|r| {
             json!({
-                "id": r.id,
-                "name": r.id,
-                "shortDescription": {"text": r.summary},
-                "fullDescription": {"text": r.summary},
-                "help": {"text": r.help},
-                "defaultConfiguration": {"level": level(r.severity)},
+                "id": r.id(),
+                "name": r.id(),
+                "shortDescription": {"text": r.summary()},
+                "fullDescription": {"text": r.summary()},
+                "help": {"text": r.help()},
+                "defaultConfiguration": {"level": level(r.severity())},
             })
         })
         .collect();
@@ -41,7 +41,7 @@ pub fn render(findings: &[Finding]) -> String {
             if let (Some(obj), Some(map)) = (&f.object, result.as_object_mut()) {
                 map.insert("properties".into(), json!({"object": obj}));
             }
-            if let Some(index) = RULES.iter().position(|r| r.id == f.rule)
+            if let Some(index) = Rule::ALL.iter().position(|r| *r == f.rule)
                 && let Some(map) = result.as_object_mut()
             {
                 map.insert("ruleIndex".into(), json!(index));

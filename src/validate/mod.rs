@@ -3,15 +3,15 @@
 //! render stage's output, or YAML files from disk. Objects are checked in parallel; rules that
 //! follow references see the whole validated set.
 
-pub mod catalogue;
 mod prune;
 pub mod python;
+pub mod registry;
 mod rules;
 pub mod schema;
 
 use rayon::prelude::*;
 
-use crate::finding::{Finding, Sources};
+use crate::finding::{Finding, Rule, Sources};
 use crate::yaml::{Loc, Node, Value};
 
 pub use schema::SchemaSet;
@@ -165,27 +165,11 @@ pub struct Checker<'s> {
 }
 
 impl Checker<'_> {
-    fn push(&mut self, f: Finding, doc: &Doc<'_>, hint: Option<String>) {
-        let mut f = f.with_object(Some(doc.id()));
+    /// A finding of `rule` about `doc` at `loc`, with the rule's severity.
+    fn report(&mut self, rule: Rule, doc: &Doc<'_>, loc: Loc, message: String, hint: Option<String>) {
+        let mut f = Finding::new(rule, self.sources, loc, message).with_object(Some(doc.id()));
         f.hint = hint;
         self.findings.push(f);
-    }
-
-    fn error(&mut self, rule: &'static str, doc: &Doc<'_>, loc: Loc, message: String, hint: Option<String>) {
-        let f = Finding::error(rule, self.sources, loc, message);
-        self.push(f, doc, hint);
-    }
-
-    fn warning(
-        &mut self,
-        rule: &'static str,
-        doc: &Doc<'_>,
-        loc: Loc,
-        message: String,
-        hint: Option<String>,
-    ) {
-        let f = Finding::warning(rule, self.sources, loc, message);
-        self.push(f, doc, hint);
     }
 }
 
@@ -235,7 +219,7 @@ pub fn validate_streamed(
                 set.append(part);
                 parsed.push(id);
             }
-            Err(e) => findings.push(Finding::error(e.rule, sources, e.loc, e.message)),
+            Err(e) => findings.push(Finding::new(e.rule, sources, e.loc, e.message)),
         }
     }
     let check = |&id: &u32| {
@@ -256,7 +240,7 @@ pub fn validate_streamed(
 
 /// Drop the rules suppressed for the run, then sort and deduplicate.
 fn finish(findings: &mut Vec<Finding>, opts: &Options<'_>) {
-    findings.retain(|f| !opts.ignore.iter().any(|r| r == f.rule));
+    findings.retain(|f| !opts.ignore.iter().any(|r| r == f.rule.id()));
     crate::finding::sort_dedup(findings);
 }
 
@@ -276,7 +260,7 @@ fn check_doc(doc: &Doc<'_>, set: &Set, sources: &Sources, opts: &Options<'_>) ->
             .annotation(IGNORE_ANNOTATION)
             .map(|a| a.split(',').map(str::trim).collect())
             .unwrap_or_default();
-        cx.findings.retain(|f| !ignored.contains(&f.rule));
+        cx.findings.retain(|f| !ignored.contains(&f.rule.id()));
     }
     cx.findings
 }

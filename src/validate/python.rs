@@ -225,6 +225,11 @@ impl<'a> Visitor<'a> for KeyReads<'_, '_> {
     }
 }
 
+/// The course's metrics document: a real 16-CPU sample the collector wrote (the default input of
+/// `fnops invoke`, and the keys `input-key-unknown` checks against without a sample of the
+/// project's own).
+pub const COURSE_SAMPLE: &str = include_str!("course-metrics.json");
+
 /// The keys an input document holds, for `input-key-unknown`.
 pub struct InputKeys {
     exact: BTreeSet<String>,
@@ -235,6 +240,16 @@ pub struct InputKeys {
 }
 
 impl InputKeys {
+    /// The keys of a sample input document (a JSON object) in `path`.
+    pub fn read(path: &std::path::Path) -> Result<InputKeys, String> {
+        let shown = crate::paths::display(path);
+        let bytes = crate::files::read(path, None, 16 << 20).map_err(|e| e.to_string())?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| format!("`{shown}` is not JSON: {e}"))?;
+        InputKeys::from_json(&value, format!("`{shown}`"))
+            .ok_or_else(|| format!("`{shown}` is not a JSON object"))
+    }
+
     pub fn from_json(value: &serde_json::Value, origin: impl Into<String>) -> Option<InputKeys> {
         let obj = value.as_object()?;
         let exact: BTreeSet<String> = obj.keys().cloned().collect();
@@ -252,9 +267,7 @@ impl InputKeys {
     pub fn course() -> &'static InputKeys {
         static KEYS: std::sync::OnceLock<InputKeys> = std::sync::OnceLock::new();
         KEYS.get_or_init(|| {
-            let sample: serde_json::Value =
-                serde_json::from_str(include_str!("../../tests/fixtures/metrics/course-2023-16cpu.json"))
-                    .unwrap_or_default();
+            let sample: serde_json::Value = serde_json::from_str(COURSE_SAMPLE).unwrap_or_default();
             InputKeys::from_json(&sample, "the course's metrics document").unwrap_or(InputKeys {
                 exact: BTreeSet::new(),
                 numbered: BTreeSet::new(),
@@ -323,6 +336,15 @@ mod tests {
         let keys: Vec<(&str, bool, u32)> =
             a.keys.iter().map(|k| (k.key.as_str(), k.prefix, k.at.line)).collect();
         assert_eq!(keys, vec![("x", false, 2), ("y", false, 3), ("cpu_percent-", true, 4)]);
+    }
+
+    #[test]
+    fn the_bundled_sample_is_the_course_fixture() {
+        let fixture = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/metrics/course-2023-16cpu.json"
+        ));
+        assert_eq!(fixture.as_deref().ok(), Some(COURSE_SAMPLE));
     }
 
     #[test]

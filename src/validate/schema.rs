@@ -71,23 +71,54 @@ pub fn bundled_versions() -> Vec<&'static str> {
     bundle().versions.iter().map(String::as_str).collect()
 }
 
+/// A Kubernetes version as `(major, minor)`: `1.31`, `v1.31.2`, `1.31+`.
+pub fn parse_version(v: &str) -> Option<(u32, u32)> {
+    let mut parts = v.trim().trim_start_matches('v').split(['.', '-', '+']);
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// The schemas to validate against, and the version the user targets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The bundled version used.
+    pub bundled: String,
+    /// The version asked for (`None`: the newest bundled).
+    pub target: Option<(u32, u32)>,
+    /// What the user should know (the target is outside the bundled range).
+    pub notes: Vec<String>,
+}
+
 /// The bundled version to validate against: the newest one not newer than `requested`
-/// (`1.31`, `v1.31.2`), or the newest of all when nothing is requested.
-pub fn resolve_version(requested: Option<&str>) -> Result<String, String> {
+/// (`1.31`, `v1.31.2`), or the newest of all when nothing is requested. A target older than the
+/// oldest bundle (a course cluster on 1.28, as ArgoCD's `KUBE_VERSION` says) uses the oldest,
+/// with a note; one newer than the newest uses the newest, with a note.
+pub fn resolve_version(requested: Option<&str>) -> Result<Resolved, String> {
     let versions = bundled_versions();
     let newest = versions.last().copied().unwrap_or_default();
-    let Some(req) = requested.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(newest.to_owned()) };
-    let parse = |v: &str| -> Option<(u32, u32)> {
-        let mut parts = v.trim_start_matches('v').split(['.', '-', '+']);
-        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    let Some(req) = requested.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(Resolved { bundled: newest.to_owned(), target: None, notes: Vec::new() });
     };
-    let want = parse(req).ok_or_else(|| format!("`{req}` is not a Kubernetes version such as `1.31`"))?;
-    versions
-        .iter()
-        .rev()
-        .find(|v| parse(v).is_some_and(|have| have <= want))
-        .map(|v| (*v).to_owned())
-        .ok_or_else(|| format!("Kubernetes {req} is older than the oldest bundled schemas ({})", versions[0]))
+    let want =
+        parse_version(req).ok_or_else(|| format!("`{req}` is not a Kubernetes version such as `1.31`"))?;
+    let oldest = versions[0];
+    let mut notes = Vec::new();
+    let bundled = match versions.iter().rev().find(|v| parse_version(v).is_some_and(|have| have <= want)) {
+        Some(v) => (*v).to_owned(),
+        None => {
+            notes.push(format!(
+                "Kubernetes {}.{} is older than the bundled schemas ({oldest} to {newest}): validating against {oldest}",
+                want.0, want.1
+            ));
+            oldest.to_owned()
+        }
+    };
+    if parse_version(newest).is_some_and(|n| want > n) {
+        notes.push(format!(
+            "Kubernetes {}.{} is newer than the bundled schemas ({oldest} to {newest}): validating against {newest}",
+            want.0, want.1
+        ));
+    }
+    Ok(Resolved { bundled, target: Some(want), notes })
 }
 
 /// Outcome of looking up a kind's schema.
@@ -221,7 +252,7 @@ impl SchemaSet {
 }
 
 fn read_json(path: &Path) -> Option<Value> {
-    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    serde_json::from_str(&fs_err::read_to_string(path).ok()?).ok()
 }
 
 fn registry_for(bundle: &Bundle, version: &BundleVersion) -> Option<Registry<'static>> {
@@ -285,15 +316,19 @@ mod tests {
     fn versions_resolve_to_the_newest_not_newer() {
         let versions = bundled_versions();
         assert!(versions.len() >= 9 && versions[0] == "1.29", "{versions:?}");
-        assert_eq!(resolve_version(Some("v1.31.4")).as_deref(), Ok("1.31"));
-        assert_eq!(resolve_version(Some("1.99")).as_deref(), Ok(*versions.last().unwrap_or(&"")));
-        assert!(resolve_version(Some("1.20")).is_err());
+        let bundled = |v: &str| resolve_version(Some(v)).map(|r| r.bundled);
+        assert_eq!(bundled("v1.31.4").as_deref(), Ok("1.31"));
+        assert_eq!(bundled("1.99").as_deref(), Ok(*versions.last().unwrap_or(&"")));
+        let old = resolve_version(Some("1.28")).expect("the oldest bundle, with a note");
+        assert_eq!((old.bundled.as_str(), old.target), ("1.29", Some((1, 28))));
+        assert_eq!(old.notes.len(), 1, "{:?}", old.notes);
+        assert!(resolve_version(Some("1.31")).expect("bundled").notes.is_empty());
         assert!(resolve_version(Some("soon")).is_err());
     }
 
     #[test]
     fn strict_schemas_reject_unknown_fields_and_wrong_types() {
-        let set = SchemaSet::new(resolve_version(None).unwrap_or_default(), Vec::new());
+        let set = SchemaSet::new(resolve_version(None).expect("newest").bundled, Vec::new());
         let Lookup::Found(v) = set.lookup("apps/v1", "Deployment") else { panic!("Deployment is bundled") };
         let ok = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
             "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
+use super::node::{Node, Value};
 use super::scalar::needs_quotes;
-use super::tree::{Node, Value};
 
 /// Emit one document (without the `---` separator), ending in a newline.
 pub fn emit_document(node: &Node) -> String {

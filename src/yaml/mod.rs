@@ -8,9 +8,11 @@
 //! `012` is octal).
 
 mod emit;
+mod node;
+mod parse;
 mod scalar;
-mod tree;
 
 pub use emit::emit_document;
+pub use node::{Key, Loc, Node, PathSeg, Value, YamlError};
+pub use parse::{MAX_ALIAS_BYTES, parse_stream};
 pub use scalar::{Schema, needs_quotes};
-pub use tree::{Key, Loc, Node, PathSeg, Value, YamlError, parse_stream};

@@ -1,6 +1,6 @@
 //! Resolution of plain scalars to null, booleans, integers, floats or strings.
 
-use super::tree::Value;
+use super::node::Value;
 
 /// Which rules turn a plain scalar into a typed value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -56,7 +56,9 @@ impl RedisServer {
     }
 
     fn try_conn(&self) -> Option<redis::Connection> {
-        let auth = self.password.as_ref().map(|p| format!(":{p}@")).unwrap_or_default();
+        let encode =
+            |p: &str| p.replace('%', "%25").replace('@', "%40").replace(':', "%3A").replace('/', "%2F");
+        let auth = self.password.as_ref().map(|p| format!(":{}@", encode(p))).unwrap_or_default();
         let client = redis::Client::open(format!("redis://{auth}127.0.0.1:{}/", self.port)).ok()?;
         let mut con = client.get_connection_with_timeout(Duration::from_millis(500)).ok()?;
         redis::cmd("PING").query::<String>(&mut con).ok()?;
@@ -97,7 +99,20 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn start(env: &[(&str, String)]) -> Runtime {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fnops-runtime"));
+        Self::start_under(&[], env)
+    }
+
+    /// Start the runtime under `wrapper` (e.g. `prlimit --nofile=256:256 --`).
+    pub fn start_under(wrapper: &[&str], env: &[(&str, String)]) -> Runtime {
+        let binary = env!("CARGO_BIN_EXE_fnops-runtime");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("METRICS_PORT", "0")
@@ -139,6 +154,36 @@ impl Runtime {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Resident memory of the runtime process (not its worker), in bytes.
+    pub fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
+    /// CPU time (user + system) the runtime process used so far.
+    pub fn cpu(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// The worker's process id (the runtime's one child).
+    pub fn worker_pid(&self) -> Option<u32> {
+        let pid = self.pid();
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
     }
 
     pub fn signal(&self, sig: &str) {

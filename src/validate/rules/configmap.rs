@@ -1,5 +1,6 @@
 //! `configmap-key` and `configmap-size`.
 
+use crate::finding::Rule;
 use crate::k8s_names;
 use crate::validate::{Checker, Doc};
 use crate::yaml::Value;
@@ -18,11 +19,17 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
         let Value::Map(entries) = &node.value else { continue };
         for (key, value) in entries {
             if let Err(why) = k8s_names::config_key(&key.name) {
-                cx.error("configmap-key", doc, key.loc, format!("ConfigMap key `{}` {why}", key.name), None);
+                cx.report(
+                    Rule::ConfigmapKey,
+                    doc,
+                    key.loc,
+                    format!("ConfigMap key `{}` {why}", key.name),
+                    None,
+                );
             }
             if seen.contains(&key.name.as_str()) {
-                cx.error(
-                    "configmap-key",
+                cx.report(
+                    Rule::ConfigmapKey,
                     doc,
                     key.loc,
                     format!("key `{}` is in both `data` and `binaryData`", key.name),
@@ -33,8 +40,8 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
             match &value.value {
                 Value::Str(s) => size += key.name.len() + s.len(),
                 Value::Null => {}
-                _ => cx.error(
-                    "configmap-key",
+                _ => cx.report(
+                    Rule::ConfigmapKey,
                     doc,
                     value.loc,
                     format!("`{field}.{}` must be a string", key.name),
@@ -47,8 +54,8 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
         }
     }
     if size > CONFIGMAP_MAX_BYTES {
-        cx.error(
-            "configmap-size",
+        cx.report(
+            Rule::ConfigmapSize,
             doc,
             doc.node.loc,
             format!("ConfigMap data is {size} bytes, over the 1 MiB ({CONFIGMAP_MAX_BYTES} bytes) limit"),

@@ -2,6 +2,7 @@
 //! `last-applied-size`, `resources-missing`, `security-context`, `probe-missing`.
 
 use super::workload::{containers, items, pod_spec, pod_template};
+use crate::finding::Rule;
 use crate::validate::{Checker, Doc, is_true};
 use crate::yaml::{Node, Value};
 
@@ -26,8 +27,8 @@ fn server_fields(cx: &mut Checker<'_>, doc: &Doc<'_>) {
     if let Some(meta) = doc.meta() {
         for field in SERVER_FIELDS {
             if let Some(loc) = meta.key_loc(field) {
-                cx.warning(
-                    "server-fields",
+                cx.report(
+                    Rule::ServerFields,
                     doc,
                     loc,
                     format!("`metadata.{field}` is set by the server"),
@@ -38,8 +39,8 @@ fn server_fields(cx: &mut Checker<'_>, doc: &Doc<'_>) {
         if let (Some(loc), Some(value)) = (meta.key_loc("creationTimestamp"), meta.get("creationTimestamp"))
             && value.value != Value::Null
         {
-            cx.warning(
-                "server-fields",
+            cx.report(
+                Rule::ServerFields,
                 doc,
                 loc,
                 "`metadata.creationTimestamp` is set by the server".into(),
@@ -48,8 +49,8 @@ fn server_fields(cx: &mut Checker<'_>, doc: &Doc<'_>) {
         }
     }
     if let Some(loc) = doc.node.key_loc("status") {
-        cx.warning(
-            "server-fields",
+        cx.report(
+            Rule::ServerFields,
             doc,
             loc,
             "`status` is written by controllers, not committed".into(),
@@ -67,8 +68,8 @@ fn last_applied_size(cx: &mut Checker<'_>, doc: &Doc<'_>) {
     }
     let size = serde_json::to_string(&doc.node.to_json()).map_or(0, |s| s.len());
     if size > LAST_APPLIED_MAX {
-        cx.warning(
-            "last-applied-size",
+        cx.report(
+            Rule::LastAppliedSize,
             doc,
             doc.node.loc,
             format!("the object is {size} bytes: client-side apply cannot store it in `last-applied-configuration` ({LAST_APPLIED_MAX} bytes)"),
@@ -101,8 +102,8 @@ fn subpath_rollout(cx: &mut Checker<'_>, doc: &Doc<'_>, spec: &Node) {
             let name = mount.get("name").and_then(Node::as_str).unwrap_or_default();
             if by_subpath && configmap_volumes.contains(&name) {
                 let loc = mount.get("subPath").map_or(mount.loc, |n| n.loc);
-                cx.warning(
-                    "subpath-no-rollout",
+                cx.report(
+                    Rule::SubpathNoRollout,
                     doc,
                     loc,
                     format!("ConfigMap volume `{name}` is mounted by `subPath`, which is never refreshed, and no checksum annotation rolls the pod"),
@@ -126,8 +127,8 @@ fn container_hygiene(cx: &mut Checker<'_>, doc: &Doc<'_>, spec: &Node, container
         .map(|(_, label)| label)
         .collect();
     if !missing.is_empty() {
-        cx.warning(
-            "resources-missing",
+        cx.report(
+            Rule::ResourcesMissing,
             doc,
             at,
             format!("container `{name}` sets no resource {}", missing.join(" or ")),
@@ -152,8 +153,8 @@ fn container_hygiene(cx: &mut Checker<'_>, doc: &Doc<'_>, spec: &Node, container
         weak.push("`allowPrivilegeEscalation: false`");
     }
     if !weak.is_empty() {
-        cx.warning(
-            "security-context",
+        cx.report(
+            Rule::SecurityContext,
             doc,
             at,
             format!("container `{name}` lacks {}", weak.join(", ")),
@@ -164,8 +165,8 @@ fn container_hygiene(cx: &mut Checker<'_>, doc: &Doc<'_>, spec: &Node, container
         let probes: Vec<&str> =
             ["livenessProbe", "readinessProbe"].into_iter().filter(|p| container.get(p).is_none()).collect();
         if !probes.is_empty() {
-            cx.warning(
-                "probe-missing",
+            cx.report(
+                Rule::ProbeMissing,
                 doc,
                 at,
                 format!("container `{name}` has no {}", probes.join(" or ")),

@@ -1,5 +1,6 @@
 //! `not-a-manifest` and `name-dns1123` on object metadata.
 
+use crate::finding::Rule;
 use crate::k8s_names;
 use crate::validate::{Checker, Doc};
 use crate::yaml::{Node, Value};
@@ -22,8 +23,8 @@ pub fn is_manifest(cx: &mut Checker<'_>, doc: &Doc<'_>) -> bool {
         return true;
     }
     let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
-    cx.error(
-        "not-a-manifest",
+    cx.report(
+        Rule::NotAManifest,
         doc,
         doc.node.loc,
         format!("this document is not a Kubernetes object: no {list}"),
@@ -45,7 +46,7 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
             k8s_names::dns1123_subdomain(name)
         };
         if let Err(why) = verdict {
-            cx.error("name-dns1123", doc, name_node.loc, format!("{kind} name `{name}` {why}"), None);
+            cx.report(Rule::NameDns1123, doc, name_node.loc, format!("{kind} name `{name}` {why}"), None);
         }
     }
     check_labels(cx, doc, meta);
@@ -60,16 +61,16 @@ fn check_labels(cx: &mut Checker<'_>, doc: &Doc<'_>, meta: &Node) {
     let Some(Value::Map(labels)) = meta.get("labels").map(|l| &l.value) else { return };
     for (key, value) in labels {
         if let Err(why) = k8s_names::qualified_name(&key.name) {
-            cx.error("name-dns1123", doc, key.loc, format!("label key `{}` {why}", key.name), None);
+            cx.report(Rule::NameDns1123, doc, key.loc, format!("label key `{}` {why}", key.name), None);
         }
         match &value.value {
             Value::Str(s) => {
                 if let Err(why) = k8s_names::label_value(s) {
-                    cx.error("name-dns1123", doc, value.loc, format!("label value `{s}` {why}"), None);
+                    cx.report(Rule::NameDns1123, doc, value.loc, format!("label value `{s}` {why}"), None);
                 }
             }
-            _ => cx.error(
-                "name-dns1123",
+            _ => cx.report(
+                Rule::NameDns1123,
                 doc,
                 value.loc,
                 format!("label `{}` must be a string", key.name),

@@ -7,7 +7,7 @@ use std::io::Read as _;
 
 use base64::Engine as _;
 
-use crate::finding::Sources;
+use crate::finding::{Rule, Sources};
 use crate::validate::python::{Entry, InputKeys, PyPos, analyze};
 use crate::validate::{Checker, Doc, Set};
 use crate::yaml::{Loc, Node, Value};
@@ -72,8 +72,10 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, keys: Option<&Input
     }
     if let Some(Value::Map(entries)) = doc.node.get("binaryData").map(|d| &d.value) {
         for (key, value) in entries {
-            if key.name.ends_with(".zip") {
-                check_zip(cx, doc, &key.name, key.loc, value.as_str().unwrap_or_default());
+            // A ZIP is known by its content, whatever its key (`zipped-module`, `code`...).
+            let b64 = value.as_str().unwrap_or_default();
+            if key.name.ends_with(".zip") || looks_like_zip(b64) {
+                check_zip(cx, doc, &key.name, key.loc, b64);
             }
         }
     }
@@ -92,8 +94,8 @@ fn check_module(
     let analysis = analyze(source, entry);
     if let Some((at, message)) = analysis.syntax_error {
         let loc = map(&layout, value, at);
-        cx.error(
-            "python-syntax",
+        cx.report(
+            Rule::PythonSyntax,
             doc,
             loc,
             format!("`{key}` is not valid Python: {message} (Python line {}, column {})", at.line, at.col),
@@ -105,16 +107,16 @@ fn check_module(
     match analysis.entry {
         Some(Entry::Missing { defined }) => {
             let defines = if defined.is_empty() { "no functions".to_owned() } else { defined.join(", ") };
-            cx.error(
-                "handler-missing",
+            cx.report(
+                Rule::HandlerMissing,
                 doc,
                 value.loc,
                 format!("`{key}` defines no top-level `{entry_name}` (it defines: {defines})"),
                 Some(format!("define `def {entry_name}(input, context):` or set `HANDLER_FUNCTION`")),
             );
         }
-        Some(Entry::BadSignature { at, why }) => cx.error(
-            "handler-signature",
+        Some(Entry::BadSignature { at, why }) => cx.report(
+            Rule::HandlerSignature,
             doc,
             map(&layout, value, at),
             format!("`{entry_name}` cannot be called as `{entry_name}(input, context)`: {why}"),
@@ -131,8 +133,8 @@ fn check_module(
                 keys.origin
             ),
         };
-        cx.warning(
-            "input-key-unknown",
+        cx.report(
+            Rule::InputKeyUnknown,
             doc,
             map(&layout, value, read.at),
             format!("the handler reads {what} `{}`, which the input never holds", read.key),
@@ -144,29 +146,45 @@ fn check_module(
 /// Upper bounds on what is read out of a ZIP in a ConfigMap (it is at most 1 MiB anyway).
 const ZIP_MAX_ENTRIES: usize = 2_000;
 const ZIP_MAX_PY_BYTES: u64 = 4 * 1024 * 1024;
+/// Python parsed out of one ZIP, in all: a 1 MiB ConfigMap can hold a ZIP that expands to
+/// hundreds of MiB, and parsing all of it would take minutes. Past this the rest is not checked
+/// (the runtime refuses such archives anyway: see its ratio and size caps).
+const ZIP_MAX_TOTAL_PY_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Whether base64 text starts with a ZIP's local file header (`PK\x03\x04`), decoding only
+/// the first bytes.
+fn looks_like_zip(b64: &str) -> bool {
+    let head: String = b64.trim_start().chars().take(8).collect();
+    base64::engine::general_purpose::STANDARD.decode(head).is_ok_and(|b| b.starts_with(b"PK\x03\x04"))
+}
 
 fn check_zip(cx: &mut Checker<'_>, doc: &Doc<'_>, key: &str, loc: Loc, b64: &str) {
     let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
-        cx.error("configmap-key", doc, loc, format!("`binaryData.{key}` is not base64"), None);
+        cx.report(Rule::ConfigmapKey, doc, loc, format!("`binaryData.{key}` is not base64"), None);
         return;
     };
     let Ok(mut archive) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
-        cx.error("python-syntax", doc, loc, format!("`binaryData.{key}` is not a ZIP"), None);
+        cx.report(Rule::PythonSyntax, doc, loc, format!("`binaryData.{key}` is not a ZIP"), None);
         return;
     };
+    let mut budget = ZIP_MAX_TOTAL_PY_BYTES;
     for i in 0..archive.len().min(ZIP_MAX_ENTRIES) {
         let Ok(entry) = archive.by_index(i) else { continue };
         let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
         if !name.ends_with(".py") || entry.size() > ZIP_MAX_PY_BYTES {
             continue;
         }
+        if entry.size() > budget {
+            break;
+        }
         let mut source = String::new();
-        if entry.take(ZIP_MAX_PY_BYTES).read_to_string(&mut source).is_err() {
+        if entry.take(budget.min(ZIP_MAX_PY_BYTES)).read_to_string(&mut source).is_err() {
             continue;
         }
+        budget = budget.saturating_sub(source.len() as u64);
         if let Some((at, message)) = analyze(&source, None).syntax_error {
-            cx.error(
-                "python-syntax",
+            cx.report(
+                Rule::PythonSyntax,
                 doc,
                 loc,
                 format!(

@@ -1,5 +1,6 @@
 //! `schema` (errors) and `unknown-kind` (a warning): the object against its kind's JSON Schema.
 
+use crate::finding::Rule;
 use crate::validate::schema::SchemaSet;
 use crate::validate::{Checker, Doc};
 use crate::yaml::{Loc, Node, Value};
@@ -26,8 +27,8 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, schemas: &SchemaSet) {
     match schemas.check(api_version, kind, &doc.node.to_json()) {
         None => {
             let loc = doc.node.get("kind").map_or(doc.node.loc, |k| k.loc);
-            cx.warning(
-                "unknown-kind",
+            cx.report(
+                Rule::UnknownKind,
                 doc,
                 loc,
                 format!("no schema for `{kind}` in `{api_version}` (Kubernetes {})", schemas.version()),
@@ -37,7 +38,7 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, schemas: &SchemaSet) {
         Some(found) => {
             for v in found {
                 let loc = locate(doc.node, &v.path, v.key.as_deref());
-                cx.error("schema", doc, loc, v.message, None);
+                cx.report(Rule::Schema, doc, loc, v.message, None);
             }
         }
     }

@@ -2,6 +2,7 @@
 //! `ref-missing-configmap`, `ref-missing-key`, `subpath-key`, `secret-literal`, and container
 //! names under `name-dns1123`.
 
+use crate::finding::Rule;
 use crate::k8s_names;
 use crate::validate::{Checker, Doc, Set};
 use crate::yaml::{Loc, Node, Value};
@@ -84,8 +85,8 @@ fn check_selector(cx: &mut Checker<'_>, doc: &Doc<'_>) {
         let actual = labels.and_then(|l| l.get(&key.name));
         if actual.map(|a| &a.value) != Some(&value.value) {
             let shown = value.as_str().unwrap_or("?");
-            cx.error(
-                "selector-mismatch",
+            cx.report(
+                Rule::SelectorMismatch,
                 doc,
                 key.loc,
                 format!("selector `{}: {shown}` matches no label of the pod template", key.name),
@@ -106,8 +107,8 @@ fn check_container(
     if let Some(name) = container.get("name")
         && let Err(why) = k8s_names::dns1123_label(name.as_str().unwrap_or_default())
     {
-        cx.error(
-            "name-dns1123",
+        cx.report(
+            Rule::NameDns1123,
             doc,
             name.loc,
             format!("container name `{}` {why}", name.as_str().unwrap_or_default()),
@@ -118,8 +119,8 @@ fn check_container(
         let text = image.as_str().unwrap_or_default();
         let last = text.rsplit('/').next().unwrap_or(text);
         if !text.contains('@') && (!last.contains(':') || last.ends_with(":latest")) {
-            cx.warning(
-                "image-latest",
+            cx.report(
+                Rule::ImageLatest,
                 doc,
                 image.loc,
                 format!("image `{text}` is not pinned: `:latest` or no tag pulls whatever is newest"),
@@ -132,8 +133,8 @@ fn check_container(
         let Some(name_node) = var.get("name") else { continue };
         let name = name_node.as_str().unwrap_or_default();
         if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            cx.error(
-                "duplicate-env",
+            cx.report(
+                Rule::DuplicateEnv,
                 doc,
                 name_node.loc,
                 format!("env `{name}` is set twice (first on line {})", first.line),
@@ -145,8 +146,8 @@ fn check_container(
             let upper = name.to_uppercase();
             if value.as_str().is_some_and(|v| !v.is_empty()) && SECRET_WORDS.iter().any(|w| upper.contains(w))
             {
-                cx.error(
-                    "secret-literal",
+                cx.report(
+                    Rule::SecretLiteral,
                     doc,
                     value.loc,
                     format!("env `{name}` holds a literal secret"),
@@ -170,8 +171,8 @@ fn check_container(
         let Some(name_node) = mount.get("name") else { continue };
         let name = name_node.as_str().unwrap_or_default();
         let Some(volume) = volumes.iter().find(|v| str_at(v, "name") == Some(name)) else {
-            cx.error(
-                "mount-missing-volume",
+            cx.report(
+                Rule::MountMissingVolume,
                 doc,
                 name_node.loc,
                 format!("volume mount `{name}` names no volume of the pod"),
@@ -198,8 +199,8 @@ fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, sub: &Node, cm:
         }
     };
     if !file_names.contains(&sub_path) {
-        cx.error(
-            "subpath-key",
+        cx.report(
+            Rule::SubpathKey,
             doc,
             sub.loc,
             format!(
@@ -230,8 +231,8 @@ fn check_configmap_ref(
     if is_optional(holder) || set.configmap(doc.namespace(), name).is_some() {
         return true;
     }
-    cx.error(
-        "ref-missing-configmap",
+    cx.report(
+        Rule::RefMissingConfigmap,
         doc,
         name_node.loc,
         format!("ConfigMap `{name}` is not in the validated set"),
@@ -244,6 +245,12 @@ fn check_key_ref(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, cm: &str, key_n
     let key = key_node.as_str().unwrap_or_default();
     let Some(found) = set.configmap(doc.namespace(), cm) else { return };
     if !optional && !found.has(key) {
-        cx.error("ref-missing-key", doc, key_node.loc, format!("ConfigMap `{cm}` has no key `{key}`"), None);
+        cx.report(
+            Rule::RefMissingKey,
+            doc,
+            key_node.loc,
+            format!("ConfigMap `{cm}` has no key `{key}`"),
+            None,
+        );
     }
 }

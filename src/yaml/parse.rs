@@ -1,137 +1,24 @@
-//! Build a position-keeping tree from a YAML event stream.
+//! Build a position-keeping tree from a YAML event stream, within budgets a hostile file cannot
+//! exceed: nesting depth, and what aliases may expand to, counted in nodes and in bytes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
+use super::node::{Key, Loc, Node, Value, YamlError};
 use super::scalar::{Schema, resolve_plain};
+use crate::finding::Rule;
 
 /// Nesting deeper than this is refused: no real manifest comes close, and a recursive consumer
 /// must never overflow its stack.
 pub const MAX_DEPTH: usize = 128;
-/// Nodes an alias may expand to in one stream, in total ("billion laughs" defence).
+/// Nodes aliases may expand to in one stream, in total ("billion laughs" defence).
 pub const MAX_ALIAS_NODES: usize = 100_000;
-
-/// A position in a source file: 1-based line and column (in characters), and which file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Loc {
-    /// Index of the file in the caller's list of sources.
-    pub file: u32,
-    pub line: u32,
-    pub col: u32,
-    /// Length of the token in characters on its first line (at least 1), for carets.
-    pub len: u32,
-}
-
-/// A mapping key: always text, with its own position (errors about a field point at the key).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Key {
-    pub name: String,
-    pub loc: Loc,
-}
-
-/// A node and where it starts.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Node {
-    pub value: Value,
-    pub loc: Loc,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(Key, Node)>),
-}
-
-/// Why a stream could not be read, and where.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct YamlError {
-    /// Stable rule id: `yaml-syntax` or `yaml-duplicate-key`.
-    pub rule: &'static str,
-    pub message: String,
-    pub loc: Loc,
-}
-
-impl Node {
-    /// The value at `key` when this node is a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
-        match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match &self.value {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// Count of nodes in this subtree (used for the alias budget).
-    fn weight(&self) -> usize {
-        match &self.value {
-            Value::Seq(items) => 1 + items.iter().map(Node::weight).sum::<usize>(),
-            Value::Map(entries) => 1 + entries.iter().map(|(_, v)| v.weight()).sum::<usize>(),
-            _ => 1,
-        }
-    }
-
-    /// Convert to JSON (for typed deserialisation and JSON Schema checks).
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::Value as J;
-        match &self.value {
-            Value::Null => J::Null,
-            Value::Bool(b) => J::Bool(*b),
-            Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-            Value::Str(s) => J::String(s.clone()),
-            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => {
-                J::Object(entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect())
-            }
-        }
-    }
-
-    /// Follow a path of map keys and sequence indexes; returns the deepest node reached and
-    /// whether the whole path was found.
-    pub fn lookup<'a>(&'a self, path: &[PathSeg<'_>]) -> (&'a Node, bool) {
-        let mut node = self;
-        for seg in path {
-            let next = match (seg, &node.value) {
-                (PathSeg::Key(k), Value::Map(_)) => node.get(k),
-                (PathSeg::Index(i), Value::Seq(items)) => items.get(*i),
-                _ => None,
-            };
-            match next {
-                Some(n) => node = n,
-                None => return (node, false),
-            }
-        }
-        (node, true)
-    }
-
-    /// The key node of `key` in this mapping (to point at a field name).
-    pub fn key_loc(&self, key: &str) -> Option<Loc> {
-        match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, _)| k.loc),
-            _ => None,
-        }
-    }
-}
-
-/// One step of a path into a tree.
-#[derive(Clone, Copy, Debug)]
-pub enum PathSeg<'a> {
-    Key(&'a str),
-    Index(usize),
-}
+/// Bytes aliases may expand to in one stream, in total: a few aliases of one big anchor are as
+/// much of a bomb as many aliases of small ones.
+pub const MAX_ALIAS_BYTES: usize = 16 << 20;
+/// Maps with more keys than this find duplicates through a set instead of a scan.
+const SCAN_KEYS: usize = 16;
 
 fn loc_of(span: &Span, file: u32) -> Loc {
     let len = if span.end.line() == span.start.line() {
@@ -143,8 +30,45 @@ fn loc_of(span: &Span, file: u32) -> Loc {
 }
 
 enum Frame {
-    Seq { node: Node, anchor: usize },
-    Map { node: Node, anchor: usize, pending_key: Option<Key>, merges: Vec<Node> },
+    Seq {
+        node: Node,
+        anchor: usize,
+    },
+    Map {
+        node: Node,
+        anchor: usize,
+        pending_key: Option<Key>,
+        merges: Vec<Node>,
+        keys: Option<HashSet<String>>,
+    },
+}
+
+/// An anchored node, with what one alias of it costs.
+struct Anchored {
+    node: Node,
+    nodes: usize,
+    bytes: usize,
+}
+
+/// What an alias of `node` expands to: nodes, and bytes of keys and scalars (with a small cost
+/// per node, so that empty ones count too).
+fn weight(node: &Node) -> (usize, usize) {
+    match &node.value {
+        Value::Seq(items) => items.iter().map(weight).fold((1, 8), |a, b| (a.0 + b.0, a.1 + b.1)),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| {
+                let (n, b) = weight(v);
+                (n, b + k.name.len())
+            })
+            .fold((1, 8), |a, b| (a.0 + b.0, a.1 + b.1)),
+        Value::Str(s) => (1, 8 + s.len()),
+        _ => (1, 8),
+    }
+}
+
+fn syntax(message: impl Into<String>, loc: Loc) -> YamlError {
+    YamlError { rule: Rule::YamlSyntax, message: message.into(), loc }
 }
 
 /// Parse a stream of YAML documents. Empty and comment-only documents are left out.
@@ -153,15 +77,14 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut alias_budget = MAX_ALIAS_NODES;
+    let mut anchors: HashMap<usize, Anchored> = HashMap::new();
+    let (mut nodes_left, mut bytes_left) = (MAX_ALIAS_NODES, MAX_ALIAS_BYTES);
     let mut doc_root: Option<Node> = None;
 
     while let Some(event) = parser.next_event() {
-        let (event, span) = event.map_err(|e| YamlError {
-            rule: "yaml-syntax",
-            message: e.info().to_owned(),
-            loc: Loc { file, line: e.marker().line() as u32, col: e.marker().col() as u32 + 1, len: 1 },
+        let (event, span) = event.map_err(|e| {
+            let loc = Loc { file, line: e.marker().line() as u32, col: e.marker().col() as u32 + 1, len: 1 };
+            syntax(e.info(), loc)
         })?;
         let loc = loc_of(&span, file);
         let finished: Option<(Node, usize)> = match event {
@@ -180,23 +103,26 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
                 None
             }
             Event::Alias(id) => {
-                let target = anchors.get(&id).cloned().ok_or_else(|| YamlError {
-                    rule: "yaml-syntax",
-                    message: "alias to an unknown anchor".into(),
-                    loc,
-                })?;
-                let weight = target.weight();
-                if weight > alias_budget {
-                    return Err(YamlError {
-                        rule: "yaml-syntax",
-                        message: format!(
+                let target = anchors.get(&id).ok_or_else(|| syntax("alias to an unknown anchor", loc))?;
+                if target.nodes > nodes_left {
+                    return Err(syntax(
+                        format!(
                             "aliases expand to more than {MAX_ALIAS_NODES} nodes (refused as an alias bomb)"
                         ),
                         loc,
-                    });
+                    ));
                 }
-                alias_budget -= weight;
-                Some((Node { value: target.value, loc }, 0))
+                if target.bytes > bytes_left {
+                    return Err(syntax(
+                        format!(
+                            "aliases expand to more than {MAX_ALIAS_BYTES} bytes (refused as an alias bomb)"
+                        ),
+                        loc,
+                    ));
+                }
+                nodes_left -= target.nodes;
+                bytes_left -= target.bytes;
+                Some((Node { value: target.node.value.clone(), loc }, 0))
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let value = match (style, tag.as_ref().map(|t| t.suffix.as_str())) {
@@ -220,6 +146,7 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
                     anchor,
                     pending_key: None,
                     merges: Vec::new(),
+                    keys: None,
                 });
                 None
             }
@@ -228,8 +155,8 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
                 _ => unreachable!("the parser balances sequence events"),
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map { mut node, anchor, merges, .. }) => {
-                    apply_merges(&mut node, merges);
+                Some(Frame::Map { mut node, anchor, merges, keys, .. }) => {
+                    apply_merges(&mut node, merges, keys)?;
                     Some((node, anchor))
                 }
                 _ => unreachable!("the parser balances mapping events"),
@@ -237,7 +164,8 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
         };
         if let Some((node, anchor)) = finished {
             if anchor != 0 {
-                anchors.insert(anchor, node.clone());
+                let (nodes, bytes) = weight(&node);
+                anchors.insert(anchor, Anchored { node: node.clone(), nodes, bytes });
             }
             attach(&mut stack, &mut doc_root, node)?;
         }
@@ -252,11 +180,7 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
 
 fn check_depth(stack: &[Frame], loc: Loc) -> Result<(), YamlError> {
     if stack.len() >= MAX_DEPTH {
-        return Err(YamlError {
-            rule: "yaml-syntax",
-            message: format!("nesting deeper than {MAX_DEPTH} levels is refused"),
-            loc,
-        });
+        return Err(syntax(format!("nesting deeper than {MAX_DEPTH} levels is refused"), loc));
     }
     Ok(())
 }
@@ -270,7 +194,7 @@ fn attach(stack: &mut [Frame], root: &mut Option<Node>, node: Node) -> Result<()
                 items.push(node);
             }
         }
-        Some(Frame::Map { node: parent, pending_key, merges, .. }) => match pending_key.take() {
+        Some(Frame::Map { node: parent, pending_key, merges, keys, .. }) => match pending_key.take() {
             None => {
                 let name = match node.value {
                     Value::Str(s) => s,
@@ -279,28 +203,42 @@ fn attach(stack: &mut [Frame], root: &mut Option<Node>, node: Node) -> Result<()
                     Value::Int(i) => i.to_string(),
                     Value::Float(f) => f.to_string(),
                     Value::Seq(_) | Value::Map(_) => {
-                        return Err(YamlError {
-                            rule: "yaml-syntax",
-                            message: "complex mapping keys are not supported".into(),
-                            loc: node.loc,
-                        });
+                        return Err(syntax("complex mapping keys are not supported", node.loc));
                     }
                 };
                 *pending_key = Some(Key { name, loc: node.loc });
             }
             Some(key) => {
                 if key.name == "<<" {
+                    if !is_mergeable(&node) {
+                        return Err(syntax(
+                            "the merge key `<<` takes a mapping or a list of mappings (an alias such as `*base`)",
+                            key.loc,
+                        ));
+                    }
                     merges.push(node);
                     return Ok(());
                 }
                 let Value::Map(entries) = &mut parent.value else { unreachable!() };
-                if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+                let duplicate = match keys {
+                    Some(set) => !set.insert(key.name.clone()),
+                    None => {
+                        let found = entries.iter().any(|(k, _)| k.name == key.name);
+                        if !found && entries.len() >= SCAN_KEYS {
+                            let mut set: HashSet<String> =
+                                entries.iter().map(|(k, _)| k.name.clone()).collect();
+                            set.insert(key.name.clone());
+                            *keys = Some(set);
+                        }
+                        found
+                    }
+                };
+                if duplicate {
+                    let first =
+                        entries.iter().find(|(k, _)| k.name == key.name).map_or(0, |(k, _)| k.loc.line);
                     return Err(YamlError {
-                        rule: "yaml-duplicate-key",
-                        message: format!(
-                            "duplicate key `{}` (first set on line {})",
-                            key.name, first.loc.line
-                        ),
+                        rule: Rule::YamlDuplicateKey,
+                        message: format!("duplicate key `{}` (first set on line {first})", key.name),
                         loc: key.loc,
                     });
                 }
@@ -311,9 +249,23 @@ fn attach(stack: &mut [Frame], root: &mut Option<Node>, node: Node) -> Result<()
     Ok(())
 }
 
-/// YAML merge keys (`<<: *base`): keys written in the mapping win over merged ones.
-fn apply_merges(node: &mut Node, merges: Vec<Node>) {
-    let Value::Map(entries) = &mut node.value else { return };
+fn is_mergeable(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(_) => true,
+        Value::Seq(items) => items.iter().all(|i| matches!(i.value, Value::Map(_))),
+        _ => false,
+    }
+}
+
+/// YAML merge keys (`<<: *base`): keys written in the mapping win over merged ones, and earlier
+/// merged maps over later ones.
+fn apply_merges(node: &mut Node, merges: Vec<Node>, keys: Option<HashSet<String>>) -> Result<(), YamlError> {
+    if merges.is_empty() {
+        return Ok(());
+    }
+    let Value::Map(entries) = &mut node.value else { return Ok(()) };
+    let mut present: HashSet<String> =
+        keys.unwrap_or_else(|| entries.iter().map(|(k, _)| k.name.clone()).collect());
     for merge in merges {
         let sources = match merge.value {
             Value::Map(m) => vec![m],
@@ -328,12 +280,13 @@ fn apply_merges(node: &mut Node, merges: Vec<Node>) {
         };
         for source in sources {
             for (k, v) in source {
-                if !entries.iter().any(|(e, _)| e.name == k.name) {
+                if present.insert(k.name.clone()) {
                     entries.push((k, v));
                 }
             }
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -357,7 +310,7 @@ mod tests {
     #[test]
     fn duplicate_keys_are_errors() {
         let err = parse_stream("a: 1\nb: 2\na: 3\n", 0, Schema::Core12).unwrap_err();
-        assert_eq!(err.rule, "yaml-duplicate-key");
+        assert_eq!(err.rule, Rule::YamlDuplicateKey);
         assert_eq!((err.loc.line, err.loc.col), (3, 1));
         assert!(err.message.contains("line 1"), "{}", err.message);
     }
@@ -384,11 +337,57 @@ mod tests {
         assert!(err.message.contains("alias"), "{}", err.message);
     }
 
+    /// One 50 KB anchor aliased 2,000 times is 68 KB of text and 100 MB of tree: the byte
+    /// budget refuses it although it holds few nodes.
+    #[test]
+    fn a_big_anchor_aliased_many_times_is_refused_by_its_bytes() {
+        let mut text = format!("a: &big \"{}\"\nlist:\n", "x".repeat(50_000));
+        for _ in 0..2_000 {
+            text.push_str("  - *big\n");
+        }
+        assert!(text.len() < 70_000);
+        let err = parse_stream(&text, 0, Schema::Kubernetes11).unwrap_err();
+        assert!(err.message.contains("bytes (refused as an alias bomb)"), "{}", err.message);
+        // A few aliases of it are fine.
+        let few = format!("a: &big \"{}\"\nb: *big\nc: *big\n", "x".repeat(50_000));
+        assert!(parse_stream(&few, 0, Schema::Kubernetes11).is_ok());
+    }
+
+    /// 200,000 distinct keys: duplicates are found through a set, so this is linear (it took
+    /// minutes when every key was compared with all the others).
+    #[test]
+    fn many_keys_parse_in_linear_time_and_duplicates_are_still_found() {
+        let mut text = String::with_capacity(4 << 20);
+        for i in 0..200_000 {
+            text.push_str(&format!("k{i}: v\n"));
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let big = text.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(parse_stream(&big, 0, Schema::Kubernetes11).map(|d| d.len()));
+        });
+        // A generous bound that only a quadratic scan exceeds (it needs 2e10 comparisons).
+        let parsed = rx.recv_timeout(std::time::Duration::from_secs(120)).expect("finishes");
+        assert_eq!(parsed, Ok(1));
+        text.push_str("k123456: again\n");
+        let err = parse_stream(&text, 0, Schema::Kubernetes11).unwrap_err();
+        assert_eq!(err.rule, Rule::YamlDuplicateKey);
+        assert!(err.message.contains("first set on line 123457"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_merge_key_needs_a_mapping() {
+        let err = parse_stream("a:\n  <<: 5\n  b: 1\n", 0, Schema::Kubernetes11).unwrap_err();
+        assert!(err.message.contains("merge key `<<` takes a mapping"), "{}", err.message);
+        assert_eq!((err.loc.line, err.loc.col), (2, 3));
+        assert!(parse_stream("x: &x {a: 1}\ny: {<<: [*x], b: 2}\n", 0, Schema::Kubernetes11).is_ok());
+    }
+
     #[test]
     fn deep_nesting_is_refused() {
         let text = "[".repeat(MAX_DEPTH + 5);
         let err = parse_stream(&text, 0, Schema::Core12).unwrap_err();
-        assert_eq!(err.rule, "yaml-syntax");
+        assert_eq!(err.rule, Rule::YamlSyntax);
     }
 
     #[test]
