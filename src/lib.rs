@@ -1,7 +1,8 @@
 //! fnops: from a typed project file to a validated, deterministic, ArgoCD-ready tree.
 //!
 //! The pipeline is one line, one module per stage:
-//! [`project`] (load) → [`render`] → [`validate`] → [`tree`] (write) / [`report`].
+//! [`project`] (load) → [`render`] → [`validate`] → [`write`] / [`report`]; [`pipeline`] runs
+//! the first three for one project.
 //! Stages return values; only [`report`] formats findings and only [`run`] and `main` talk to
 //! the terminal.
 

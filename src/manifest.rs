@@ -166,11 +166,6 @@ fn read(target: &Target) -> Result<Vec<u8>, FileError> {
     files::read(&target.path, target.root.as_deref(), MAX_FILE_BYTES)
 }
 
-/// A path as findings name it: as given, `/` separators, no leading `./`; `<stdin>` for `-`.
-pub fn display(path: &Path) -> String {
-    paths::display(path)
-}
-
 /// Read and parse `files` (in parallel); syntax errors become findings.
 pub fn load(files: &[PathBuf], sources: &mut Sources) -> Result<Loaded, ManifestError> {
     let targets: Vec<Target> = files

@@ -523,3 +523,66 @@ fn the_cli_image_runs_as_the_argocd_plugin_sidecar() {
     let user = podman_ok(&["run", "--rm", "--entrypoint", "id", image, "-u"]);
     assert_eq!(user.trim(), "999");
 }
+
+/// Zombies in the runtime's container: the handler's subprocesses leave orphans, reparented to
+/// PID 1. Under tini (the image's entry point) they are reaped; with the runtime itself as PID 1
+/// they would pile up (the same image run without tini shows it).
+#[test]
+fn orphans_are_reaped_in_the_runtime_image() {
+    if !podman_available() {
+        return;
+    }
+    let image = runtime_image();
+    let redis = Redis::start();
+    redis.set("metrics", "{\"cmd\": \"orphans\"}");
+    let handler = repo().join("bundled-runtime/tests/handlers/hostile.py");
+    let zombies_after = |entrypoint: Option<&str>| -> usize {
+        let name = format!("fnops-zombies-{}-{}", std::process::id(), entrypoint.is_some());
+        let _cleanup = Cleanup(name.clone());
+        let mount = format!("{}:/opt/usermodule.py:ro", handler.display());
+        let port = format!("REDIS_PORT={}", redis.port);
+        let mut args: Vec<&str> = vec![
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            "host",
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "-v",
+            &mount,
+            "-e",
+            "REDIS_HOST=127.0.0.1",
+            "-e",
+            &port,
+            "-e",
+            "REDIS_OUTPUT_KEY=zombies-out",
+            "-e",
+            "MONITORING_PERIOD=0.05",
+            "-e",
+            "TRIGGER=poll",
+            "-e",
+            "METRICS_PORT=0",
+        ];
+        if let Some(e) = entrypoint {
+            args.extend(["--entrypoint", e]);
+        }
+        args.push(image);
+        podman_ok(&args);
+        std::thread::sleep(Duration::from_secs(6));
+        let count = podman_ok(&[
+            "exec",
+            &name,
+            "python3",
+            "-c",
+            "import os\nn=0\nfor p in os.listdir('/proc'):\n  if p.isdigit():\n    try: n += open('/proc/%s/stat' % p).read().rsplit(')', 1)[1].split()[0] == 'Z'\n    except OSError: pass\nprint(n)",
+        ]);
+        count.trim().parse().expect("a count")
+    };
+    let with_tini = zombies_after(None);
+    let without = zombies_after(Some("/opt/fnops/bin/fnops-runtime"));
+    assert!(without > 20, "the test makes orphans: {without} zombies without an init");
+    assert!(with_tini <= 2, "{with_tini} zombies under tini");
+}

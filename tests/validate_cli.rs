@@ -71,6 +71,40 @@ fn every_rule_has_a_failing_case_and_a_passing_near_miss() {
     assert!(rules.len() >= 22, "{rules:?}");
 }
 
+/// One registry: every rule of a manifest has its fixture pair (the test above runs them),
+/// `fnops explain` describes it, and SARIF lists it. Rules about the project file are covered by
+/// the golden `err_*` cases, and `file-refused` (about a file, not a document: a link or a
+/// special file) by tests/reliability_cli.rs.
+#[test]
+fn every_rule_has_its_fixtures_its_explanation_and_its_sarif_entry() {
+    let explain = fnops(&repo(), &["explain"]);
+    let sarif = report("sarif");
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).expect("SARIF");
+    let listed: Vec<&str> = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    for rule in fnops::finding::Rule::ALL {
+        let id = rule.id();
+        assert!(
+            explain.stdout.lines().any(|l| l.starts_with(&format!("{id} "))),
+            "`fnops explain` lists {id}"
+        );
+        assert_eq!(fnops(&repo(), &["explain", id]).code, 0, "`fnops explain {id}`");
+        assert!(listed.contains(&id), "SARIF lists {id}");
+        if rule.is_project_rule() || *rule == fnops::finding::Rule::FileRefused {
+            continue;
+        }
+        let case = repo().join("tests/fixtures/rules").join(id);
+        for file in ["fail.yaml", "pass.yaml", "expected.txt"] {
+            assert!(case.join(file).is_file(), "{id} has its fixture {file}");
+        }
+    }
+    assert_eq!(listed.len(), fnops::finding::Rule::ALL.len());
+}
+
 #[test]
 fn realistic_valid_trees_have_no_errors() {
     let out = fnops(
