@@ -55,7 +55,7 @@ fn deployment_json() -> serde_json::Value {
 /// every object after the first few of a kind).
 #[divan::bench]
 fn schema_check_deployment_compiled(bencher: Bencher) {
-    let schemas = SchemaSet::new("1.37".into(), Vec::new());
+    let schemas = SchemaSet::new("1.37".into());
     let object = deployment_json();
     let warm = schemas.check_full("apps/v1", "Deployment", &object).expect("Deployment has a schema");
     assert!(warm.is_empty(), "the committed Deployment is valid");
@@ -67,7 +67,7 @@ fn schema_check_deployment_compiled(bencher: Bencher) {
 #[divan::bench]
 fn schema_check_deployment_first_of_run(bencher: Bencher) {
     let object = deployment_json();
-    bencher.with_inputs(|| SchemaSet::new("1.37".into(), Vec::new())).bench_values(|schemas| {
+    bencher.with_inputs(|| SchemaSet::new("1.37".into())).bench_values(|schemas| {
         schemas.check("apps/v1", "Deployment", black_box(&object)).expect("Deployment has a schema")
     });
 }
@@ -101,7 +101,7 @@ fn validate_bundled_example(bencher: Bencher) {
     let mut sources = std::mem::take(&mut loaded.sources);
     let files = render(&loaded, &templates, &placement, &mut sources).expect("renders");
     let docs: Vec<Doc<'_>> = files.iter().map(|f| Doc { node: &f.object }).collect();
-    let schemas = SchemaSet::new("1.37".into(), Vec::new());
+    let schemas = SchemaSet::new("1.37".into());
     bencher.bench(|| {
         let opts = Options { schemas: Some(&schemas), ..Options::default() };
         validate(black_box(&docs), &sources, &opts)

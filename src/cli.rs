@@ -133,10 +133,12 @@ pub struct ValidateArgs {
     /// Each report with its file (`None`: stdout), filled by [`parse`] from argument positions.
     #[arg(skip)]
     pub reports: Vec<(crate::report::Format, Option<PathBuf>)>,
-    /// Kubernetes version of the schemas (`1.31`); default: the newest bundled
+    /// Kubernetes version to check for (`1.31`), or an upgrade (`1.31..1.34`: what breaks on
+    /// the way); default: the newest bundled
     #[arg(long, env = "KUBE_VERSION")]
     pub kube_version: Option<String>,
-    /// Extra JSON Schemas (CRDs), named `<kind>_<version>.json` or `<kind>-<group>-<version>.json`
+    /// Extra JSON Schemas (CRDs): `<kind>_<version>.json`, `<kind>-<group>-<version>.json` or
+    /// `<group>/<kind>_<version>.json` (the CRDs-catalog layout)
     #[arg(long, value_name = "DIR")]
     pub schema_dir: Vec<PathBuf>,
     /// A ConfigMap that exists outside the checked files (repeatable)
@@ -159,6 +161,9 @@ pub struct ValidateArgs {
     /// Exit 1 on warnings too
     #[arg(long)]
     pub strict_warnings: bool,
+    /// List the files skipped as not manifests (Helm charts, kustomizations, other tools' files)
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

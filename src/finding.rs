@@ -26,6 +26,10 @@ pub struct Finding {
     pub object: Option<String>,
     pub message: String,
     pub hint: Option<String>,
+    /// The ConfigMap a reference finding is about: a run over named files keeps findings in
+    /// their context files only when they are about the named files' ConfigMaps.
+    #[serde(skip)]
+    pub refers_to: Option<String>,
 }
 
 impl Finding {
@@ -41,6 +45,7 @@ impl Finding {
             object: None,
             message: message.into(),
             hint: None,
+            refers_to: None,
         }
     }
 
@@ -70,38 +75,86 @@ pub fn sort_dedup(findings: &mut Vec<Finding>) {
 }
 
 /// The texts findings point into, so reports can show snippets. `Loc::file` indexes this list.
+/// Line starts are computed once per file, on first use, so finding a line is a binary search
+/// however big the file (a 1,000-document file with a finding on every object stays linear).
 #[derive(Debug, Default, Clone)]
 pub struct Sources {
-    files: Vec<(String, String)>,
+    files: Vec<SourceFile>,
+    /// File index by display name, built on first lookup (reports know files by name).
+    by_name: std::sync::OnceLock<std::collections::HashMap<String, u32>>,
+}
+
+#[derive(Debug, Clone)]
+struct SourceFile {
+    display: String,
+    text: String,
+    /// Byte offset of the start of each line.
+    lines: std::sync::OnceLock<Vec<usize>>,
+}
+
+impl SourceFile {
+    fn line_starts(&self) -> &[usize] {
+        self.lines.get_or_init(|| {
+            std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+        })
+    }
 }
 
 impl Sources {
     /// Register a file under the name reports should show; returns its index for `Loc::file`.
     pub fn add(&mut self, display: impl Into<String>, text: impl Into<String>) -> u32 {
-        self.files.push((display.into(), text.into()));
+        self.files.push(SourceFile { display: display.into(), text: text.into(), lines: Default::default() });
+        self.by_name = Default::default();
         (self.files.len() - 1) as u32
     }
 
     pub fn display(&self, file: u32) -> String {
-        self.files.get(file as usize).map(|(d, _)| d.clone()).unwrap_or_default()
+        self.files.get(file as usize).map(|f| f.display.clone()).unwrap_or_default()
     }
 
     pub fn text(&self, file: u32) -> &str {
-        self.files.get(file as usize).map_or("", |(_, t)| t.as_str())
+        self.files.get(file as usize).map_or("", |f| f.text.as_str())
     }
 
     /// Add every file of `other` (findings name files, so snippets keep working).
     pub fn extend(&mut self, other: &Sources) {
         self.files.extend(other.files.iter().cloned());
+        self.by_name = Default::default();
     }
 
     /// The display names of every file, in the order added.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.files.iter().map(|(d, _)| d.as_str())
+        self.files.iter().map(|f| f.display.as_str())
+    }
+
+    /// The index of a file by its display name (the first one registered under it).
+    pub fn id_of(&self, display: &str) -> Option<u32> {
+        let index = self.by_name.get_or_init(|| {
+            let mut map = std::collections::HashMap::with_capacity(self.files.len());
+            for (i, f) in self.files.iter().enumerate() {
+                map.entry(f.display.clone()).or_insert(i as u32);
+            }
+            map
+        });
+        index.get(display).copied()
     }
 
     /// The text of a file by its display name.
     pub fn text_of(&self, display: &str) -> Option<&str> {
-        self.files.iter().find(|(d, _)| d == display).map(|(_, t)| t.as_str())
+        self.id_of(display).map(|id| self.text(id))
+    }
+
+    /// Byte offset where 1-based `line` of `file` starts.
+    pub fn line_start(&self, file: u32, line: u32) -> Option<usize> {
+        let f = self.files.get(file as usize)?;
+        f.line_starts().get(line.checked_sub(1)? as usize).copied()
+    }
+
+    /// 1-based `line` of `file`, without its line break.
+    pub fn line(&self, file: u32, line: u32) -> Option<&str> {
+        let start = self.line_start(file, line)?;
+        let text = self.text(file);
+        let rest = &text[start..];
+        Some(rest.split('\n').next().unwrap_or("").trim_end_matches('\r'))
     }
 }

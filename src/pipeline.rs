@@ -122,9 +122,14 @@ pub fn build(req: &Request<'_>) -> Result<Built, PipelineError> {
             ..Options::default()
         };
         findings.extend(validate(&docs, &sources, &opts));
-        // The Applications are ArgoCD CRDs: checked for the rules that apply to any object.
+        // The Applications: against the bundled Argo CD schemas, apart from the environment's
+        // objects (they are not part of the synced set).
         let app_docs: Vec<Doc<'_>> = apps.iter().map(|f| Doc { node: &f.object }).collect();
-        findings.extend(validate(&app_docs, &sources, &Options { ignore, ..Options::default() }));
+        findings.extend(validate(
+            &app_docs,
+            &sources,
+            &Options { schemas: Some(req.schemas), ignore, ..Options::default() },
+        ));
     }
     crate::finding::sort_dedup(&mut findings);
     Ok(Built { files, sources, findings, envs: loaded.envs.len(), out, notes })

@@ -144,25 +144,27 @@ fn environment_names_must_be_dns_labels_and_not_reserved() {
     }
 }
 
-/// Two renders into one output directory at once (two hooks, an editor and a terminal) used to
-/// fail or leave a directory lost or partial; they take turns now.
+/// Renders into one output directory at once (two hooks, an editor and a terminal) used to fail
+/// or leave a directory lost or partial; they take turns now. Two versions of the project
+/// render alternately into one `--out`, so every render has something to swap.
 #[test]
 fn concurrent_renders_into_one_tree_all_succeed() {
-    let project = example_project();
-    let dir = project.path();
-    assert_eq!(fnops(dir, &["render"]).code, 0);
-    let expected = snapshot_tree(&dir.join("deploy"));
-    for round in 0..6 {
-        // Each round changes the project, so every render has something to swap.
-        let overlay = dir.join("environments/dev.yaml");
-        let text = std::fs::read_to_string(&overlay).expect("read");
-        std::fs::write(&overlay, format!("{text}\n# round {round}\n")).expect("write");
-        let children: Vec<_> = (0..6)
+    let (a, b) = (example_project(), example_project());
+    let overlay = b.path().join("environments/dev.yaml");
+    let text = std::fs::read_to_string(&overlay).expect("read");
+    std::fs::write(&overlay, text.replace("demo-dev-proj3-output", "other-output")).expect("write");
+    let out_dir = tempfile::tempdir().expect("out");
+    let out = out_dir.path().join("deploy");
+    let out_arg = out.to_str().expect("utf-8").to_owned();
+    assert_eq!(fnops(a.path(), &["render", "--out", &out_arg]).code, 0);
+    let expected: Vec<String> = snapshot_tree(&out).into_iter().map(|(n, _)| n).collect();
+    for round in 0..8 {
+        let children: Vec<_> = (0..10)
             .map(|i| {
-                let env = if i % 2 == 0 { "dev" } else { "prod" };
+                let project = if i % 2 == 0 { a.path() } else { b.path() };
                 Command::new(env!("CARGO_BIN_EXE_fnops"))
-                    .args(["render", "--env", env])
-                    .current_dir(dir)
+                    .args(["render", "--out", &out_arg])
+                    .current_dir(project)
                     .stdout(Stdio::null())
                     .stderr(Stdio::piped())
                     .spawn()
@@ -170,15 +172,12 @@ fn concurrent_renders_into_one_tree_all_succeed() {
             })
             .collect();
         for child in children {
-            let out = child.wait_with_output().expect("wait");
-            assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
+            let done = child.wait_with_output().expect("wait");
+            assert!(done.status.success(), "round {round}: {}", String::from_utf8_lossy(&done.stderr));
         }
-        let tree = snapshot_tree(&dir.join("deploy"));
-        let names: Vec<&String> = tree.iter().map(|(n, _)| n).collect();
-        let expected_names: Vec<&String> = expected.iter().map(|(n, _)| n).collect();
-        assert_eq!(names, expected_names, "round {round}: every file, nothing else");
+        let names: Vec<String> = snapshot_tree(&out).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, expected, "round {round}: every file, nothing else");
     }
-    assert_eq!(fnops(dir, &["render", "--check"]).code, 0);
 }
 
 /// Where `RENAME_EXCHANGE` is missing, the swap is two renames; a kill between them used to lose

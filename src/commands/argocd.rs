@@ -91,7 +91,7 @@ fn generate() -> Result<(), CommandError> {
     for note in &version.notes {
         eprintln!("fnops: warning: {note}");
     }
-    let schemas = SchemaSet::new(version.bundled, Vec::new());
+    let schemas = SchemaSet::new(version.bundled);
     let namespace = var("ARGOCD_APP_NAMESPACE").filter(|n| !n.trim().is_empty());
     let request = pipeline::Request {
         project_dir: dir,

@@ -19,7 +19,7 @@ pub(crate) fn run(args: &RenderArgs) -> Result<(), CommandError> {
     for note in &version.notes {
         eprintln!("warning: {note}");
     }
-    let schemas = SchemaSet::new(version.bundled, Vec::new());
+    let schemas = SchemaSet::new(version.bundled);
     let request = pipeline::Request {
         project_dir: &args.project_dir,
         env: args.env.as_deref(),

@@ -49,7 +49,7 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
     for note in &version.notes {
         eprintln!("warning: {note}");
     }
-    let schemas = SchemaSet::new(version.bundled, args.schema_dir.clone());
+    let schemas = SchemaSet::open(version.bundled, &args.schema_dir).map_err(CommandError::fatal)?;
     let paths: Vec<PathBuf> = match &args.changed_since {
         Some(rev) => changed_files(rev, &args.paths).map_err(CommandError::fatal)?,
         None if args.paths.is_empty() => vec![PathBuf::from(".")],
@@ -74,6 +74,11 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
         }
     }
     let walked = manifest::expand(&manifest_paths).map_err(CommandError::fatal)?;
+    if args.verbose {
+        for (path, why) in &walked.skipped {
+            eprintln!("skipped {}", manifest::describe_skip(path, why));
+        }
+    }
     for (path, why) in &walked.refused {
         let id = run.sources.add(path.clone(), String::new());
         run.findings.push(Finding::new(
@@ -107,6 +112,7 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
         externals: &args.external,
         ignore: &args.ignore,
         input_keys: input_keys.as_ref(),
+        target: version.target,
     };
     let bytes: usize = read.ids.iter().map(|&id| run.sources.text(id).len()).sum();
     if bytes >= stream_from_bytes() {
@@ -122,13 +128,19 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
         run.findings.extend(validate(&docs, &run.sources, &opts));
         run.objects += docs.len();
     }
+    if let Some(broken) = schemas.broken() {
+        return Err(CommandError::fatal(broken));
+    }
     let Gathered { sources, mut findings, files, objects } = run;
     findings.retain(|f| !args.ignore.iter().any(|r| r == f.rule.id()));
-    // Context files report only what the given files can have broken in them: references.
-    findings.retain(|f| {
-        !context_names.contains(&f.file)
-            || matches!(f.rule, Rule::RefMissingConfigmap | Rule::RefMissingKey | Rule::SubpathKey)
-    });
+    // Context files report only what the given files can have broken in them: references to
+    // the ConfigMaps the given files hold.
+    if !context_names.is_empty() {
+        let named = named_configmaps(&explicit, &sources);
+        findings.retain(|f| {
+            !context_names.contains(&f.file) || f.refers_to.as_ref().is_some_and(|cm| named.contains(cm))
+        });
+    }
     crate::finding::sort_dedup(&mut findings);
 
     if reports.is_empty() {
@@ -145,8 +157,9 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
     let warnings = findings.len() - errors;
     let with_context =
         if context.is_empty() { String::new() } else { format!(" (with {} for context)", context.len()) };
+    let skipped = walked.skipped_summary().map(|s| format!("; skipped {s}")).unwrap_or_default();
     eprintln!(
-        "checked {objects} documents in {} files{with_context} against Kubernetes {}: {errors} errors, {warnings} warnings",
+        "checked {objects} documents in {} files{with_context} against Kubernetes {}: {errors} errors, {warnings} warnings{skipped}",
         files.len(),
         schemas.version()
     );
@@ -155,6 +168,24 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
     } else {
         Ok(())
     }
+}
+
+/// The names of the ConfigMaps the named files hold.
+fn named_configmaps(named: &[Target], sources: &Sources) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for target in named {
+        let Some(id) = sources.id_of(&paths::display(&target.path)) else { continue };
+        let Ok(nodes) = manifest::parse_file(id, sources) else { continue };
+        for node in &nodes {
+            let doc = Doc { node };
+            if doc.kind() == Some("ConfigMap")
+                && let Some(name) = doc.name()
+            {
+                names.insert(name.to_owned());
+            }
+        }
+    }
+    names
 }
 
 /// A project: its file, its environments and the render, in memory. The rendered objects and

@@ -8,6 +8,7 @@ pub mod python;
 pub mod registry;
 mod rules;
 pub mod schema;
+mod set;
 
 use rayon::prelude::*;
 
@@ -15,6 +16,7 @@ use crate::finding::{Finding, Rule, Sources};
 use crate::yaml::{Loc, Node, Value};
 
 pub use schema::SchemaSet;
+pub use set::{ConfigMapKeys, Set};
 
 /// Annotation listing rules to skip for one object: `fnops.io/ignore: rule-a,rule-b`.
 pub const IGNORE_ANNOTATION: &str = "fnops.io/ignore";
@@ -61,89 +63,6 @@ impl<'a> Doc<'a> {
     }
 }
 
-/// What rules that follow references need to know of the whole validated set: the keys of
-/// every ConfigMap and the runtime's `HANDLER_FUNCTION`. Built once so that those rules stay
-/// linear, and owned, so that a large tree can be indexed file by file and its parsed objects
-/// dropped (see [`validate_streamed`]).
-#[derive(Default)]
-pub struct Set {
-    configmaps: std::collections::HashMap<String, Vec<ConfigMapKeys>>,
-    /// `HANDLER_FUNCTION` from the first ConfigMap of the set that has one.
-    pub handler_function: Option<String>,
-}
-
-/// The keys (`data` and `binaryData`) of one ConfigMap.
-pub struct ConfigMapKeys {
-    namespace: Option<String>,
-    keys: Vec<String>,
-}
-
-impl ConfigMapKeys {
-    pub fn has(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k == key)
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.keys.iter().map(String::as_str)
-    }
-}
-
-impl Set {
-    pub fn new(docs: &[Doc<'_>]) -> Set {
-        let mut set = Set::default();
-        for doc in docs {
-            set.add(doc);
-        }
-        set
-    }
-
-    /// Index one object (only ConfigMaps matter).
-    pub fn add(&mut self, doc: &Doc<'_>) {
-        if doc.kind() != Some("ConfigMap") {
-            return;
-        }
-        if let Some(name) = doc.name() {
-            let keys = ["data", "binaryData"]
-                .iter()
-                .filter_map(|f| doc.node.get(f))
-                .flat_map(|d| match &d.value {
-                    crate::yaml::Value::Map(entries) => entries.iter().map(|(k, _)| k.name.clone()).collect(),
-                    _ => Vec::new(),
-                })
-                .collect();
-            let namespace = doc.namespace().map(str::to_owned);
-            self.configmaps.entry(name.to_owned()).or_default().push(ConfigMapKeys { namespace, keys });
-        }
-        if self.handler_function.is_none() {
-            self.handler_function = doc
-                .node
-                .get("data")
-                .and_then(|d| d.get("HANDLER_FUNCTION"))
-                .and_then(Node::as_str)
-                .map(str::to_owned);
-        }
-    }
-
-    /// Add the index of objects that come after this set's.
-    pub fn append(&mut self, later: Set) {
-        for (name, mut found) in later.configmaps {
-            self.configmaps.entry(name).or_default().append(&mut found);
-        }
-        if self.handler_function.is_none() {
-            self.handler_function = later.handler_function;
-        }
-    }
-
-    /// A ConfigMap by name and namespace. An object without a namespace lands in the
-    /// Application's destination namespace, so it matches any namespace.
-    pub fn configmap(&self, ns: Option<&str>, name: &str) -> Option<&ConfigMapKeys> {
-        self.configmaps.get(name)?.iter().find(|c| match (ns, c.namespace.as_deref()) {
-            (Some(a), Some(b)) => a == b,
-            _ => true,
-        })
-    }
-}
-
 /// What a validation run knows beyond the objects.
 #[derive(Default)]
 pub struct Options<'a> {
@@ -156,6 +75,9 @@ pub struct Options<'a> {
     /// The keys the input holds (`function.inputSample`, `--input-sample`); default: the
     /// course's metrics document.
     pub input_keys: Option<&'a python::InputKeys>,
+    /// The Kubernetes version the objects are for (`--kube-version`; default the newest
+    /// bundled): removed APIs and volume types are judged against it.
+    pub target: Option<schema::Target>,
 }
 
 /// Collects one object's findings.
@@ -170,6 +92,22 @@ impl Checker<'_> {
         let mut f = Finding::new(rule, self.sources, loc, message).with_object(Some(doc.id()));
         f.hint = hint;
         self.findings.push(f);
+    }
+
+    /// [`Checker::report`] for a finding about a reference to ConfigMap `configmap`.
+    fn report_ref(
+        &mut self,
+        rule: Rule,
+        doc: &Doc<'_>,
+        loc: Loc,
+        message: String,
+        hint: Option<String>,
+        configmap: &str,
+    ) {
+        self.report(rule, doc, loc, message, hint);
+        if let Some(last) = self.findings.last_mut() {
+            last.refers_to = Some(configmap.to_owned());
+        }
     }
 }
 
@@ -248,14 +186,30 @@ fn finish(findings: &mut Vec<Finding>, opts: &Options<'_>) {
 fn check_doc(doc: &Doc<'_>, set: &Set, sources: &Sources, opts: &Options<'_>) -> Vec<Finding> {
     let mut cx = Checker { sources, findings: Vec::new() };
     if rules::meta::is_manifest(&mut cx, doc) {
+        let target = opts.target.clone().unwrap_or_else(schema::Target::newest);
         rules::meta::check(&mut cx, doc);
         rules::configmap::check(&mut cx, doc);
         rules::workload::check(&mut cx, doc, set, opts.externals);
+        rules::apiserver::check(&mut cx, doc, target.to);
+        rules::service::check(&mut cx, doc, set);
         rules::hygiene::check(&mut cx, doc);
         rules::python::check(&mut cx, doc, set, opts.input_keys);
-        if let Some(schemas) = opts.schemas {
+        let served = rules::apis::check(&mut cx, doc, &target);
+        if let Some(schemas) = opts.schemas
+            && served != rules::apis::Served::Removed
+        {
+            let before = cx.findings.len();
             rules::schema::check(&mut cx, doc, schemas);
+            // A deprecated built-in API is no CRD, whatever the bundled schemas hold.
+            if served == rules::apis::Served::Deprecated {
+                let mut i = 0;
+                cx.findings.retain(|f| {
+                    i += 1;
+                    i <= before || f.rule != Rule::UnknownKind
+                });
+            }
         }
+        one_cause_one_finding(&mut cx.findings);
         let ignored: Vec<&str> = doc
             .annotation(IGNORE_ANNOTATION)
             .map(|a| a.split(',').map(str::trim).collect())
@@ -263,6 +217,27 @@ fn check_doc(doc: &Doc<'_>, set: &Set, sources: &Sources, opts: &Options<'_>) ->
         cx.findings.retain(|f| !ignored.contains(&f.rule.id()));
     }
     cx.findings
+}
+
+/// A `schema` finding at the place a more specific rule already reports is the same cause
+/// (`data: {x: yes}` is both a type error and a `configmap-key` error): keep the specific one.
+fn one_cause_one_finding(findings: &mut Vec<Finding>) {
+    let specific: std::collections::HashSet<(&str, u32, u32)> = findings
+        .iter()
+        .filter(|f| f.rule != Rule::Schema && f.severity == crate::finding::Severity::Error)
+        .map(|f| (f.file.as_str(), f.line, f.column))
+        .collect();
+    let drop: std::collections::HashSet<usize> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.rule == Rule::Schema && specific.contains(&(f.file.as_str(), f.line, f.column)))
+        .map(|(i, _)| i)
+        .collect();
+    let mut i = 0;
+    findings.retain(|_| {
+        i += 1;
+        !drop.contains(&(i - 1))
+    });
 }
 
 /// The JSON value of a node, for rules that need whole subtrees.

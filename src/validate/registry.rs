@@ -120,6 +120,63 @@ rules! {
     ProbeMissing = "probe-missing", Warning,
         "A long-running container has no liveness or readiness probe.",
         "Add probes, or suppress the rule with the annotation `fnops.io/ignore: probe-missing` when the image has no endpoint.";
+    ApiRemoved = "api-removed", Error,
+        "The `apiVersion` of a built-in kind is no longer served by the target Kubernetes version.",
+        "Move the object to the replacement `apiVersion` the message names (see the Kubernetes deprecated API migration guide); `--kube-version A..B` lists what breaks on an upgrade.";
+    ApiDeprecated = "api-deprecated", Warning,
+        "The `apiVersion` is still served by the target version, and removed in a later release.",
+        "Move to the replacement `apiVersion` before the upgrade that removes it.";
+    EnumValue = "enum-value", Error,
+        "A field holds a value its kind does not accept (the API server's enums are case-sensitive: `TCP`, `Always`).",
+        "Use one of the values the message lists, spelled exactly.";
+    Quantity = "quantity", Error,
+        "A resource quantity does not parse (`300MiB`, `1.5.0`), or is negative.",
+        "Write quantities as Kubernetes does: `100m`, `1`, `300Mi`, `2Gi`, `1e3`.";
+    RequestsOverLimits = "requests-over-limits", Error,
+        "A container requests more of a resource than its limit.",
+        "Raise the limit or lower the request; the API server refuses a request above the limit.";
+    FieldRange = "field-range", Error,
+        "A number is outside the range the API server accepts (negative `replicas`, a port outside 1 to 65535).",
+        "Use a value in the range the message gives.";
+    DuplicateName = "duplicate-name", Error,
+        "Two entries of a list that the API server keys by name or value repeat (containers, volumes, mount paths, Service ports).",
+        "Give each entry its own name (or path, or port); the API server refuses the object.";
+    SubpathInvalid = "subpath-invalid", Error,
+        "A `subPath` is absolute or climbs out with `..`.",
+        "Use a relative path inside the volume.";
+    PortName = "port-name", Error,
+        "A port name is not an IANA service name: at most 15 lowercase letters, digits and `-`, with a letter.",
+        "Shorten or respell it (`metrics`, `http-alt`); probes and Services refer to ports by these names.";
+    StrategyConflict = "strategy-conflict", Error,
+        "A Deployment's `Recreate` strategy has `rollingUpdate` settings.",
+        "Remove `strategy.rollingUpdate`, or use `type: RollingUpdate`.";
+    EnvName = "env-name", Error,
+        "An environment variable name is empty or holds `=`.",
+        "Name variables with printable characters other than `=`.";
+    SecretData = "secret-data", Error,
+        "A value of a Secret's `data` is not base64.",
+        "Encode it (`base64 -w0`), or put the plain text under `stringData`.";
+    VolumeRemoved = "volume-removed", Warning,
+        "An in-tree volume type that no longer works on the target version (the pod never starts).",
+        "Move to the CSI driver of that storage system.";
+    DuplicatePort = "duplicate-port", Warning,
+        "Two ports of a pod have the same number and protocol.",
+        "Remove one; the API server warns and only one can be used.";
+    DeprecatedAnnotation = "deprecated-annotation", Warning,
+        "An annotation the API server warns about (`volume.beta.kubernetes.io/storage-class`).",
+        "Use the field that replaced it (`spec.storageClassName`).";
+    NodeportRange = "nodeport-range", Warning,
+        "A `nodePort` is outside the default range 30000 to 32767.",
+        "Pick a port in the range (or leave it out to get one); a cluster with another range accepts it, most refuse the create.";
+    ServiceSelector = "service-selector", Warning,
+        "A Service's selector matches no pod template in the checked set.",
+        "Fix the selector or the pod labels; the Service would have no endpoints.";
+    GenerateName = "generate-name", Warning,
+        "An object has `generateName` and no `name`: the API server and `kubectl create` accept it, plain `kubectl apply` refuses it.",
+        "Fine for Argo CD hooks and Jobs created by a controller; give it a `name` for `kubectl apply`.";
+    HandlerImport = "handler-import", Error,
+        "The handler imports a module that exists nowhere the runtime looks: not in its code, the standard library, the runtime image's libraries or the declared requirements.",
+        "Add the module to the ConfigMap (a package ZIP for several files), or declare it in `requirements.txt`; it would fail at import in the pod.";
     UnknownField = "unknown-field", Error,
         "The project file has a field fnops does not know.",
         "Fix the spelling (the hint names the closest field) or remove it.";

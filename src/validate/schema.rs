@@ -4,7 +4,7 @@
 //! validator is compiled once and shared by all threads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use jsonschema::error::ValidationErrorKind;
@@ -77,13 +77,33 @@ pub fn parse_version(v: &str) -> Option<(u32, u32)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
-/// The schemas to validate against, and the version the user targets.
+/// The Kubernetes versions the objects are for: one version, or an upgrade from `from` to `to`
+/// (`--kube-version 1.31..1.34`), which reports what breaks on the way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub from: (u32, u32),
+    pub to: (u32, u32),
+}
+
+impl Target {
+    /// The newest bundled version.
+    pub fn newest() -> Target {
+        let v = bundled_versions().last().and_then(|v| parse_version(v)).unwrap_or((1, 0));
+        Target { from: v, to: v }
+    }
+
+    pub fn is_upgrade(&self) -> bool {
+        self.from != self.to
+    }
+}
+
+/// The schemas to validate against, and the versions the user targets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolved {
-    /// The bundled version used.
+    /// The bundled version used (the bundle nearest the target, or the upgrade's end).
     pub bundled: String,
-    /// The version asked for (`None`: the newest bundled).
-    pub target: Option<(u32, u32)>,
+    /// The versions asked for (`None`: the newest bundled).
+    pub target: Option<Target>,
     /// What the user should know (the target is outside the bundled range).
     pub notes: Vec<String>,
 }
@@ -98,8 +118,21 @@ pub fn resolve_version(requested: Option<&str>) -> Result<Resolved, String> {
     let Some(req) = requested.map(str::trim).filter(|r| !r.is_empty()) else {
         return Ok(Resolved { bundled: newest.to_owned(), target: None, notes: Vec::new() });
     };
-    let want =
-        parse_version(req).ok_or_else(|| format!("`{req}` is not a Kubernetes version such as `1.31`"))?;
+    let bad =
+        || format!("`{req}` is not a Kubernetes version such as `1.31`, or a range such as `1.31..1.34`");
+    let (from, want) = match req.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (parse_version(a).ok_or_else(bad)?, parse_version(b).ok_or_else(bad)?);
+            if a > b {
+                return Err(format!("`{req}`: the range goes backwards"));
+            }
+            (a, b)
+        }
+        None => {
+            let v = parse_version(req).ok_or_else(bad)?;
+            (v, v)
+        }
+    };
     let oldest = versions[0];
     let mut notes = Vec::new();
     let bundled = match versions.iter().rev().find(|v| parse_version(v).is_some_and(|have| have <= want)) {
@@ -118,7 +151,53 @@ pub fn resolve_version(requested: Option<&str>) -> Result<Resolved, String> {
             want.0, want.1
         ));
     }
-    Ok(Resolved { bundled, target: Some(want), notes })
+    Ok(Resolved { bundled, target: Some(Target { from, to: want }), notes })
+}
+
+/// The release that removed an API, and its replacement `apiVersion`.
+pub type Removed = ((u32, u32), Option<String>);
+
+/// When the bundled schemas stop serving a kind at an `apiVersion`: the first bundled release
+/// without it (after one with it), and the `apiVersion` of the same group that serves the kind
+/// in that release (stable before beta before alpha).
+pub fn removal_in_bundles(api_version: &str, kind: &str) -> Option<Removed> {
+    static INDEX: OnceLock<HashMap<String, Removed>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let bundle = bundle();
+        let versions: Vec<(u32, u32)> = bundle.versions.iter().filter_map(|v| parse_version(v)).collect();
+        let kinds: Vec<std::collections::BTreeSet<&str>> = bundle
+            .versions
+            .iter()
+            .map(|v| {
+                bundle.version(v).map(|b| b.kinds.keys().map(String::as_str).collect()).unwrap_or_default()
+            })
+            .collect();
+        let mut removed = HashMap::new();
+        for (i, present) in kinds.iter().enumerate() {
+            let Some(next) = kinds.get(i + 1) else { break };
+            for key in present.difference(next) {
+                let Some((group_version, kind)) = key.rsplit_once('/') else { continue };
+                if kind.ends_with("List") {
+                    continue;
+                }
+                let group = group_version.rsplit_once('/').map_or("", |(g, _)| g);
+                let rank = |v: &str| {
+                    let version = v.rsplit('/').next().unwrap_or(v);
+                    (!version.contains("alpha"), !version.contains("beta"), version.to_owned())
+                };
+                let replacement = next
+                    .iter()
+                    .filter_map(|k| k.rsplit_once('/'))
+                    .filter(|(gv, k)| *k == kind && gv.rsplit_once('/').map_or("", |(g, _)| g) == group)
+                    .map(|(gv, _)| gv)
+                    .max_by_key(|gv| rank(gv))
+                    .map(str::to_owned);
+                removed.insert((*key).to_owned(), (versions[i + 1], replacement));
+            }
+        }
+        removed
+    });
+    index.get(&format!("{api_version}/{kind}")).cloned()
 }
 
 /// Outcome of looking up a kind's schema.
@@ -136,28 +215,122 @@ type Slot = Arc<OnceLock<Option<Arc<Validator>>>>;
 /// tree thousands.
 const PRUNED_PER_KIND: usize = 16;
 
-/// Compiled validators for one Kubernetes version, plus schemas from `--schema-dir`.
+/// Compiled validators for one Kubernetes version, plus schemas from `--schema-dir` and the
+/// bundled Argo CD schemas.
 pub struct SchemaSet {
     version: String,
-    extra_dirs: Vec<PathBuf>,
+    extra: ExtraSchemas,
     registry: OnceLock<Option<Registry<'static>>>,
     cache: Mutex<HashMap<String, Slot>>,
     /// Objects of each kind checked so far (decides pruned or full).
     seen: Mutex<HashMap<String, usize>>,
     /// Parsed `$defs`, shared by the pruning of every object.
     defs: Mutex<HashMap<String, Value>>,
+    /// A `--schema-dir` schema that could not be read or compiled: a usage error.
+    broken: Mutex<Option<String>>,
+}
+
+/// The Argo CD kinds fnops writes (Application, ApplicationSet, AppProject), hand-written from
+/// the Argo CD documentation (see `schemas/README.md`).
+const ARGOCD: &[(&str, &str)] = &[
+    ("argoproj.io/application_v1alpha1", include_str!("../../schemas/argocd/application_v1alpha1.json")),
+    (
+        "argoproj.io/applicationset_v1alpha1",
+        include_str!("../../schemas/argocd/applicationset_v1alpha1.json"),
+    ),
+    ("argoproj.io/appproject_v1alpha1", include_str!("../../schemas/argocd/appproject_v1alpha1.json")),
+];
+
+/// Schema files of `--schema-dir`s, indexed by name when the set is opened.
+#[derive(Default)]
+struct ExtraSchemas {
+    /// `<group>/<kind>_<version>` (the CRDs-catalog layout) and, for files at the top of a
+    /// directory, `<kind>_<version>` and `<kind>-<group prefix>-<version>` (kubeconform's).
+    files: HashMap<String, PathBuf>,
+}
+
+impl ExtraSchemas {
+    fn scan(dirs: &[PathBuf]) -> Result<ExtraSchemas, String> {
+        let mut files = HashMap::new();
+        for dir in dirs {
+            let shown = crate::paths::display(dir);
+            let entries = fs_err::read_dir(dir).map_err(|e| format!("`--schema-dir {shown}`: {e}"))?;
+            let mut subdirs = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| format!("`--schema-dir {shown}`: {e}"))?;
+                let path = entry.path();
+                let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                    continue;
+                };
+                if path.is_dir() && !name.starts_with('.') {
+                    subdirs.push((name, path));
+                } else if let Some(stem) = name.strip_suffix(".json") {
+                    // The first directory given wins.
+                    files.entry(stem.to_lowercase()).or_insert(path);
+                }
+            }
+            for (group, sub) in subdirs {
+                let Ok(entries) = fs_err::read_dir(&sub) else { continue };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if let Some(stem) =
+                        path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".json"))
+                    {
+                        files.entry(format!("{group}/{}", stem.to_lowercase())).or_insert(path);
+                    }
+                }
+            }
+        }
+        Ok(ExtraSchemas { files })
+    }
+
+    /// The file for a kind, most specific name first.
+    fn find(&self, api_version: &str, kind: &str) -> Option<&PathBuf> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let group_short = group.split('.').next().unwrap_or(group);
+        let kind = kind.to_lowercase();
+        [
+            format!("{group}/{kind}_{version}"),
+            format!("{kind}_{version}"),
+            format!("{kind}-{group_short}-{version}"),
+        ]
+        .iter()
+        .find_map(|k| self.files.get(k))
+    }
 }
 
 impl SchemaSet {
-    pub fn new(version: String, extra_dirs: Vec<PathBuf>) -> SchemaSet {
+    /// The bundled schemas of `version` only.
+    pub fn new(version: String) -> SchemaSet {
+        SchemaSet::with(version, ExtraSchemas::default())
+    }
+
+    /// The bundled schemas of `version`, and those of `--schema-dir`s: a directory that cannot
+    /// be listed is an error.
+    pub fn open(version: String, extra_dirs: &[PathBuf]) -> Result<SchemaSet, String> {
+        Ok(SchemaSet::with(version, ExtraSchemas::scan(extra_dirs)?))
+    }
+
+    fn with(version: String, extra: ExtraSchemas) -> SchemaSet {
         SchemaSet {
             version,
-            extra_dirs,
+            extra,
             registry: OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashMap::new()),
             defs: Mutex::new(HashMap::new()),
+            broken: Mutex::new(None),
         }
+    }
+
+    /// The first `--schema-dir` schema that could not be read or compiled, if any: the run
+    /// must end as a usage error (exit 2), not with `unknown-kind`.
+    pub fn broken(&self) -> Option<String> {
+        self.broken.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn fail(&self, message: String) {
+        self.broken.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(message);
     }
 
     /// Check one object: `None` when its kind has no schema. The first objects of a kind get a
@@ -226,7 +399,27 @@ impl SchemaSet {
     }
 
     fn compile(&self, api_version: &str, kind: &str, key: &str) -> Option<Arc<Validator>> {
-        if let Some(schema) = self.extra_schema(api_version, kind) {
+        if let Some(path) = self.extra.find(api_version, kind) {
+            let shown = crate::paths::display(path);
+            let schema = match fs_err::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| {
+                serde_json::from_str::<Value>(&t).map_err(|e| format!("`{shown}` is not JSON: {e}"))
+            }) {
+                Ok(schema) => schema,
+                Err(e) => {
+                    self.fail(format!("`--schema-dir`: {e}"));
+                    return None;
+                }
+            };
+            return match jsonschema::options().build(&schema) {
+                Ok(v) => Some(Arc::new(v)),
+                Err(e) => {
+                    self.fail(format!("`--schema-dir`: `{shown}` is not a usable JSON Schema: {e}"));
+                    None
+                }
+            };
+        }
+        if let Some((_, text)) = self.argocd(api_version, kind) {
+            let schema: Value = serde_json::from_str(text).ok()?;
             return jsonschema::options().build(&schema).ok().map(Arc::new);
         }
         let bundle = bundle();
@@ -240,19 +433,18 @@ impl SchemaSet {
         jsonschema::options().with_registry(registry).build(&schema).ok().map(Arc::new)
     }
 
-    /// A schema from `--schema-dir`: `<kind>_<version>.json` (kubeconform's CRD naming) or
-    /// `<kind>-<group>-<version>.json`, lowercase.
-    fn extra_schema(&self, api_version: &str, kind: &str) -> Option<Value> {
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let group_short = group.split('.').next().unwrap_or(group);
-        let kind = kind.to_lowercase();
-        let names = [format!("{kind}_{version}.json"), format!("{kind}-{group_short}-{version}.json")];
-        self.extra_dirs.iter().flat_map(|d| names.iter().map(move |n| d.join(n))).find_map(|p| read_json(&p))
+    /// A bundled Argo CD schema.
+    fn argocd(&self, api_version: &str, kind: &str) -> Option<&'static (&'static str, &'static str)> {
+        let (group, version) = api_version.rsplit_once('/')?;
+        let key = format!("{group}/{}_{version}", kind.to_lowercase());
+        ARGOCD.iter().find(|(k, _)| *k == key)
     }
-}
 
-fn read_json(path: &Path) -> Option<Value> {
-    serde_json::from_str(&fs_err::read_to_string(path).ok()?).ok()
+    /// Whether a kind's schema comes from elsewhere than the Kubernetes bundle (no pruning).
+    fn extra_schema(&self, api_version: &str, kind: &str) -> Option<()> {
+        (self.extra.find(api_version, kind).is_some() || self.argocd(api_version, kind).is_some())
+            .then_some(())
+    }
 }
 
 fn registry_for(bundle: &Bundle, version: &BundleVersion) -> Option<Registry<'static>> {
@@ -275,7 +467,7 @@ pub struct Violation {
 pub fn violations(validator: &Validator, instance: &Value) -> Vec<Violation> {
     validator
         .iter_errors(instance)
-        .map(|e| {
+        .flat_map(|e| {
             let path: Vec<String> = e
                 .instance_path()
                 .as_str()
@@ -284,18 +476,27 @@ pub fn violations(validator: &Validator, instance: &Value) -> Vec<Violation> {
                 .map(|s| s.replace("~1", "/").replace("~0", "~"))
                 .collect();
             let at = if path.is_empty() { "the object".to_owned() } else { format!("`{}`", path.join(".")) };
-            let (key, message) = match e.kind() {
-                ValidationErrorKind::AdditionalProperties { unexpected } => {
-                    let field = unexpected.first().cloned().unwrap_or_default();
-                    let message = format!("unknown field `{field}` in {at}");
-                    (Some(field), message)
-                }
-                ValidationErrorKind::Required { property } => {
-                    (None, format!("missing required field `{}` in {at}", property.as_str().unwrap_or("?")))
-                }
-                _ => (None, format!("{at}: {}", lowercase_first(&e.to_string()))),
-            };
-            Violation { path, key, message }
+            match e.kind() {
+                // One finding per unknown field: a mapping with two typos shows both.
+                ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+                    .iter()
+                    .map(|field| Violation {
+                        path: path.clone(),
+                        key: Some(field.clone()),
+                        message: format!("unknown field `{field}` in {at}"),
+                    })
+                    .collect::<Vec<_>>(),
+                ValidationErrorKind::Required { property } => vec![Violation {
+                    message: format!("missing required field `{}` in {at}", property.as_str().unwrap_or("?")),
+                    path,
+                    key: None,
+                }],
+                _ => vec![Violation {
+                    message: format!("{at}: {}", lowercase_first(&e.to_string())),
+                    path,
+                    key: None,
+                }],
+            }
         })
         .collect()
 }
@@ -320,7 +521,11 @@ mod tests {
         assert_eq!(bundled("v1.31.4").as_deref(), Ok("1.31"));
         assert_eq!(bundled("1.99").as_deref(), Ok(*versions.last().unwrap_or(&"")));
         let old = resolve_version(Some("1.28")).expect("the oldest bundle, with a note");
-        assert_eq!((old.bundled.as_str(), old.target), ("1.29", Some((1, 28))));
+        assert_eq!((old.bundled.as_str(), old.target), ("1.29", Some(Target { from: (1, 28), to: (1, 28) })));
+        let upgrade = resolve_version(Some("1.31..1.34")).expect("a range");
+        assert_eq!(upgrade.bundled, "1.34");
+        assert!(upgrade.target.is_some_and(|t| t.is_upgrade()));
+        assert!(resolve_version(Some("1.34..1.31")).is_err());
         assert_eq!(old.notes.len(), 1, "{:?}", old.notes);
         assert!(resolve_version(Some("1.31")).expect("bundled").notes.is_empty());
         assert!(resolve_version(Some("soon")).is_err());
@@ -328,7 +533,7 @@ mod tests {
 
     #[test]
     fn strict_schemas_reject_unknown_fields_and_wrong_types() {
-        let set = SchemaSet::new(resolve_version(None).expect("newest").bundled, Vec::new());
+        let set = SchemaSet::new(resolve_version(None).expect("newest").bundled);
         let Lookup::Found(v) = set.lookup("apps/v1", "Deployment") else { panic!("Deployment is bundled") };
         let ok = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
             "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
@@ -336,10 +541,19 @@ mod tests {
         assert!(violations(&v, &ok).is_empty());
         let mut bad = ok.clone();
         bad["spec"]["replica"] = 1.into();
+        bad["spec"]["selecter"] = 1.into();
         bad["spec"]["template"]["spec"]["containers"][0]["image"] = 5.into();
         let found = violations(&v, &bad);
-        assert_eq!(found.len(), 2, "{:?}", found.iter().map(|f| &f.message).collect::<Vec<_>>());
+        assert_eq!(found.len(), 3, "{:?}", found.iter().map(|f| &f.message).collect::<Vec<_>>());
         assert!(found.iter().any(|f| f.key.as_deref() == Some("replica")));
-        assert!(matches!(set.lookup("argoproj.io/v1alpha1", "Application"), Lookup::Unknown));
+        assert!(
+            found.iter().any(|f| f.key.as_deref() == Some("selecter")),
+            "every unknown field of a mapping"
+        );
+        assert!(
+            matches!(set.lookup("argoproj.io/v1alpha1", "Application"), Lookup::Found(_)),
+            "Argo CD is bundled"
+        );
+        assert!(matches!(set.lookup("argoproj.io/v1alpha1", "Rollout"), Lookup::Unknown));
     }
 }

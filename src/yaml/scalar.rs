@@ -52,9 +52,8 @@ fn resolve_int(text: &str, schema: Schema) -> Option<Value> {
     let (radix, digits) = if let Some(h) = body.strip_prefix("0x") {
         (16, h)
     } else if let Some(o) = body.strip_prefix("0o") {
-        if schema == Schema::Kubernetes11 {
-            return None;
-        }
+        // YAML 1.2 spells octal so; Kubernetes' reader (go-yaml with Go's `ParseInt(s, 0, 64)`)
+        // takes it too, and refuses `0o17` where a string is required.
         (8, o)
     } else if let Some(b) = body.strip_prefix("0b") {
         if schema == Schema::Core12 {
@@ -139,6 +138,7 @@ mod tests {
         assert_eq!(resolve_plain("yes", Schema::Core12), Value::Str("yes".into()));
         assert_eq!(resolve_plain("012", Schema::Core12), Value::Int(12));
         assert_eq!(resolve_plain("0o12", Schema::Core12), Value::Int(10));
+        assert_eq!(resolve_plain("0o17", Schema::Kubernetes11), Value::Int(15));
     }
 
     #[test]

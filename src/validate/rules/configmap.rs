@@ -8,6 +8,19 @@ use crate::yaml::Value;
 /// The API server's limit on a ConfigMap's data.
 pub const CONFIGMAP_MAX_BYTES: usize = 1_048_576;
 
+/// The length of base64 text once decoded (whitespace ignored), without decoding it.
+fn decoded_len(b64: &str) -> usize {
+    let digits = b64.bytes().filter(|b| !b.is_ascii_whitespace()).count();
+    let padding = b64.trim_end().bytes().rev().take_while(|&b| b == b'=').count().min(2);
+    (digits / 4) * 3
+        + match digits % 4 {
+            2 => 1,
+            3 => 2,
+            _ => 0,
+        }
+        - if digits % 4 == 0 { padding } else { 0 }
+}
+
 pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
     if doc.kind() != Some("ConfigMap") {
         return;
@@ -38,7 +51,9 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
             }
             seen.push(&key.name);
             match &value.value {
-                Value::Str(s) => size += key.name.len() + s.len(),
+                // The API server sums the values (binaryData decoded), not the keys.
+                Value::Str(s) if field == "binaryData" => size += decoded_len(s),
+                Value::Str(s) => size += s.len(),
                 Value::Null => {}
                 _ => cx.report(
                     Rule::ConfigmapKey,
@@ -58,8 +73,25 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
             Rule::ConfigmapSize,
             doc,
             doc.node.loc,
-            format!("ConfigMap data is {size} bytes, over the 1 MiB ({CONFIGMAP_MAX_BYTES} bytes) limit"),
+            format!("ConfigMap values are {size} bytes, over the 1 MiB ({CONFIGMAP_MAX_BYTES} bytes) limit"),
             Some("split the code into a package or shrink it".into()),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    #[test]
+    fn decoded_length_without_decoding() {
+        for n in 0..40 {
+            let bytes = vec![7u8; n];
+            let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            assert_eq!(super::decoded_len(&text), n, "{text}");
+            let wrapped: String =
+                text.as_bytes().chunks(8).map(|c| format!("{}\n", String::from_utf8_lossy(c))).collect();
+            assert_eq!(super::decoded_len(&wrapped), n, "{wrapped}");
+        }
     }
 }

@@ -161,7 +161,10 @@ fn container_hygiene(cx: &mut Checker<'_>, doc: &Doc<'_>, spec: &Node, container
             Some("harden the container's `securityContext` (fnops renders all three by default)".into()),
         );
     }
-    if matches!(doc.kind(), Some("Deployment" | "StatefulSet" | "DaemonSet")) {
+    if matches!(
+        doc.kind(),
+        Some("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController")
+    ) {
         let probes: Vec<&str> =
             ["livenessProbe", "readinessProbe"].into_iter().filter(|p| container.get(p).is_none()).collect();
         if !probes.is_empty() {

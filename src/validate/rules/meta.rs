@@ -1,25 +1,42 @@
-//! `not-a-manifest` and `name-dns1123` on object metadata.
+//! `not-a-manifest`, `generate-name` and `name-dns1123` on object metadata.
 
 use crate::finding::Rule;
 use crate::k8s_names;
 use crate::validate::{Checker, Doc};
 use crate::yaml::{Node, Value};
 
-/// Kinds whose names may be DNS-1123 subdomains (dots allowed); others need labels.
-const LABEL_NAMED: &[&str] = &["Namespace", "Service"];
+/// Kinds whose names are DNS-1123 labels (no dots); others may be subdomains. Services need
+/// DNS-1035 labels (a letter first).
+const LABEL_NAMED: &[&str] = &["Namespace"];
 
-/// `apiVersion`, `kind` and `metadata.name` are what ArgoCD needs to track an object.
+/// Annotations of objects that a controller (Argo CD, Helm) creates as hooks, with
+/// `generateName`.
+const HOOK_ANNOTATIONS: &[&str] = &["argocd.argoproj.io/hook", "helm.sh/hook"];
+
+/// `apiVersion`, `kind` and a name (`metadata.name`, or `generateName` for objects the API
+/// server names, such as Argo CD hook Jobs) are what an object needs.
 pub fn is_manifest(cx: &mut Checker<'_>, doc: &Doc<'_>) -> bool {
+    let generate_name = doc.meta().and_then(|m| m.get("generateName")).and_then(Node::as_str).is_some();
     let missing: Vec<&str> = [
         ("apiVersion", doc.node.get("apiVersion").and_then(Node::as_str).is_some()),
         ("kind", doc.kind().is_some()),
-        ("metadata.name", doc.name().is_some()),
+        ("metadata.name", doc.name().is_some() || generate_name),
     ]
     .into_iter()
     .filter(|(_, present)| !present)
     .map(|(name, _)| name)
     .collect();
     if missing.is_empty() {
+        if doc.name().is_none() && !HOOK_ANNOTATIONS.iter().any(|a| doc.annotation(a).is_some()) {
+            let loc = doc.meta().and_then(|m| m.key_loc("generateName")).unwrap_or(doc.node.loc);
+            cx.report(
+                Rule::GenerateName,
+                doc,
+                loc,
+                "the object has `generateName` and no `name`: plain `kubectl apply` refuses it".into(),
+                Some("the API server, `kubectl create` and Argo CD accept it; give it a `name` for `kubectl apply`".into()),
+            );
+        }
         return true;
     }
     let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
@@ -40,7 +57,9 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>) {
     let Some(meta) = doc.meta() else { return };
     if let (Some(name_node), Some(kind)) = (meta.get("name"), doc.kind()) {
         let name = name_node.as_str().unwrap_or_default();
-        let verdict = if LABEL_NAMED.contains(&kind) {
+        let verdict = if kind == "Service" {
+            k8s_names::dns1035_label(name)
+        } else if LABEL_NAMED.contains(&kind) {
             k8s_names::dns1123_label(name)
         } else {
             k8s_names::dns1123_subdomain(name)

@@ -26,11 +26,14 @@ fn is_optional(node: &Node) -> bool {
     crate::validate::is_true(node.get("optional"))
 }
 
-/// The pod template of a workload (`None` for a bare Pod or another kind).
+/// The pod template of a workload (`None` for a bare Pod or another kind). Every kind that
+/// carries one gets every workload rule.
 pub fn pod_template<'a>(doc: &Doc<'a>) -> Option<&'a Node> {
     let spec = doc.node.get("spec")?;
     match doc.kind()? {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => spec.get("template"),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
+            spec.get("template")
+        }
         "CronJob" => spec.get("jobTemplate")?.get("spec")?.get("template"),
         _ => None,
     }
@@ -65,22 +68,36 @@ pub fn check(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, externals: &[String
             }
         }
     }
+    let claims = claim_templates(doc);
     for container in containers(spec) {
-        check_container(cx, doc, set, container, volumes, externals);
+        check_container(cx, doc, set, container, volumes, claims, externals);
     }
 }
 
 fn check_selector(cx: &mut Checker<'_>, doc: &Doc<'_>) {
-    if !matches!(doc.kind(), Some("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")) {
+    let rc = doc.kind() == Some("ReplicationController");
+    if !(rc || matches!(doc.kind(), Some("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"))) {
         return;
     }
     let Some(spec) = doc.node.get("spec") else { return };
-    let Some(Value::Map(selector)) =
-        spec.get("selector").and_then(|s| s.get("matchLabels")).map(|m| &m.value)
-    else {
-        return;
-    };
     let labels = spec.get("template").and_then(|t| t.get("metadata")).and_then(|m| m.get("labels"));
+    // A ReplicationController's selector is a plain map, defaulted from the template's labels;
+    // with neither, the API server refuses it.
+    let selector =
+        if rc { spec.get("selector") } else { spec.get("selector").and_then(|s| s.get("matchLabels")) };
+    if rc && selector.is_none() && labels.is_none_or(|l| !matches!(&l.value, Value::Map(m) if !m.is_empty()))
+    {
+        cx.report(
+            Rule::SelectorMismatch,
+            doc,
+            spec.key_loc("template").unwrap_or(spec.loc),
+            "the ReplicationController has neither a selector nor pod template labels".into(),
+            Some("add labels to `spec.template.metadata.labels` (the selector defaults to them)".into()),
+        );
+        return;
+    }
+    let Some(Value::Map(selector)) = selector.map(|m| &m.value) else { return };
+    let field = "spec.template.metadata.labels";
     for (key, value) in selector {
         let actual = labels.and_then(|l| l.get(&key.name));
         if actual.map(|a| &a.value) != Some(&value.value) {
@@ -90,9 +107,18 @@ fn check_selector(cx: &mut Checker<'_>, doc: &Doc<'_>) {
                 doc,
                 key.loc,
                 format!("selector `{}: {shown}` matches no label of the pod template", key.name),
-                Some(format!("add `{}: {shown}` to `spec.template.metadata.labels`", key.name)),
+                Some(format!("add `{}: {shown}` to `{field}`", key.name)),
             );
         }
+    }
+}
+
+/// The volumes a container of the pod may mount: the pod's, and a StatefulSet's
+/// `volumeClaimTemplates` (one claim per replica, named like the template).
+fn claim_templates<'a>(doc: &Doc<'a>) -> &'a [Node] {
+    match doc.kind() {
+        Some("StatefulSet") => items(doc.node.get("spec").and_then(|s| s.get("volumeClaimTemplates"))),
+        _ => &[],
     }
 }
 
@@ -102,6 +128,7 @@ fn check_container(
     set: &Set,
     container: &Node,
     volumes: &[Node],
+    claims: &[Node],
     externals: &[String],
 ) {
     if let Some(name) = container.get("name")
@@ -170,7 +197,13 @@ fn check_container(
     for mount in items(container.get("volumeMounts")) {
         let Some(name_node) = mount.get("name") else { continue };
         let name = name_node.as_str().unwrap_or_default();
+        let claimed = claims
+            .iter()
+            .any(|c| c.get("metadata").and_then(|m| m.get("name")).and_then(Node::as_str) == Some(name));
         let Some(volume) = volumes.iter().find(|v| str_at(v, "name") == Some(name)) else {
+            if claimed {
+                continue;
+            }
             cx.report(
                 Rule::MountMissingVolume,
                 doc,
@@ -199,7 +232,7 @@ fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, sub: &Node, cm:
         }
     };
     if !file_names.contains(&sub_path) {
-        cx.report(
+        cx.report_ref(
             Rule::SubpathKey,
             doc,
             sub.loc,
@@ -211,6 +244,7 @@ fn check_subpath(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, sub: &Node, cm:
                 "the pod would get an empty directory instead of the file; use one of the ConfigMap's keys"
                     .into(),
             ),
+            str_at(cm, "name").unwrap_or(""),
         );
     }
 }
@@ -231,12 +265,13 @@ fn check_configmap_ref(
     if is_optional(holder) || set.configmap(doc.namespace(), name).is_some() {
         return true;
     }
-    cx.report(
+    cx.report_ref(
         Rule::RefMissingConfigmap,
         doc,
         name_node.loc,
         format!("ConfigMap `{name}` is not in the validated set"),
         Some("add it, mark the reference `optional: true`, or declare it with `--external`".into()),
+        name,
     );
     false
 }
@@ -245,12 +280,13 @@ fn check_key_ref(cx: &mut Checker<'_>, doc: &Doc<'_>, set: &Set, cm: &str, key_n
     let key = key_node.as_str().unwrap_or_default();
     let Some(found) = set.configmap(doc.namespace(), cm) else { return };
     if !optional && !found.has(key) {
-        cx.report(
+        cx.report_ref(
             Rule::RefMissingKey,
             doc,
             key_node.loc,
             format!("ConfigMap `{cm}` has no key `{key}`"),
             None,
+            cm,
         );
     }
 }

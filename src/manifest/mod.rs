@@ -2,10 +2,15 @@
 //! `.json`, or stdin; multi-document streams with CRLF, a BOM, leading `---` and comment-only
 //! documents; YAML 1.1 scalars; every node with its position.
 //!
+//! Files that are not manifests (Helm charts, kustomizations, other tools' files) are skipped
+//! and listed: see [`classify`].
+//!
 //! Each path given is read under a root (the Git repository holding it, else its directory): a
 //! link is followed only when it stays inside, and special files are never read (see
 //! [`crate::files`]). In a walked directory, such an entry, or a directory that cannot be read,
 //! is reported and the walk goes on.
+
+pub mod classify;
 
 use std::path::{Path, PathBuf};
 
@@ -57,6 +62,58 @@ pub struct Walked {
     pub targets: Vec<Target>,
     /// (path, why) of walked entries that were not read.
     pub refused: Vec<(String, String)>,
+    /// (path, why) of files (and charts, by directory) that are not manifests.
+    pub skipped: Vec<(String, classify::Skip)>,
+}
+
+impl Walked {
+    /// "1 Helm chart, 2 kustomizations, 3 files that are not manifests", or `None`.
+    pub fn skipped_summary(&self) -> Option<String> {
+        use classify::Skip;
+        let mut charts = std::collections::BTreeSet::new();
+        let mut kustomizations = std::collections::BTreeSet::new();
+        let mut others = 0;
+        for (_, why) in &self.skipped {
+            match why {
+                Skip::HelmChart(dir) => {
+                    charts.insert(dir.clone());
+                }
+                Skip::Kustomization(dir) => {
+                    kustomizations.insert(dir.clone());
+                }
+                Skip::KustomizePatch(_) | Skip::Other(_) => others += 1,
+            }
+        }
+        let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let parts: Vec<String> = [
+            (charts.len(), "Helm chart", "Helm charts"),
+            (kustomizations.len(), "kustomization", "kustomizations"),
+            (others, "file that is not a manifest", "files that are not manifests"),
+        ]
+        .into_iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| count(n, one, many))
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+/// How a skipped entry is listed by `--verbose`.
+pub fn describe_skip(path: &str, why: &classify::Skip) -> String {
+    use classify::Skip;
+    match why {
+        Skip::HelmChart(dir) if paths::display(dir) == path => {
+            format!("`{path}`: a Helm chart (not rendered)")
+        }
+        Skip::HelmChart(dir) => format!("`{path}`: part of the Helm chart `{}`", paths::display(dir)),
+        Skip::Kustomization(dir) => {
+            format!("`{path}`: part of the kustomization in `{}` (not rendered)", paths::display(dir))
+        }
+        Skip::KustomizePatch(dir) => {
+            format!("`{path}`: a patch the kustomization in `{}` lists", paths::display(dir))
+        }
+        Skip::Other(what) => format!("`{path}`: {what}"),
+    }
 }
 
 /// The root of a path given on the command line: the Git repository above it, else its own
@@ -69,9 +126,12 @@ pub fn root_of(path: &Path) -> Option<PathBuf> {
 }
 
 /// Expand paths: files as given (refused with an error when they cannot be read), directories
-/// walked (sorted, hidden entries skipped; refused entries reported).
+/// walked (sorted, hidden entries skipped; refused entries reported); files that are not
+/// manifests are set aside in [`Walked::skipped`], named ones too (pre-commit passes every
+/// changed YAML file).
 pub fn expand(paths: &[PathBuf]) -> Result<Walked, ManifestError> {
     let mut walked = Walked::default();
+    let mut classifier = classify::Classifier::default();
     for path in paths {
         if path.as_os_str() == "-" {
             walked.targets.push(Target::stdin());
@@ -80,20 +140,34 @@ pub fn expand(paths: &[PathBuf]) -> Result<Walked, ManifestError> {
         let root = root_of(path);
         let resolved = files::resolve(path, root.as_deref(), true)?;
         if !resolved.is_dir() {
-            walked.targets.push(Target { path: path.clone(), root });
+            match classifier.classify(path, root.as_deref()) {
+                Some(why) => walked.skipped.push((paths::display(path), why)),
+                None => walked.targets.push(Target { path: path.clone(), root }),
+            }
             continue;
         }
-        walk(path, root, &mut walked);
+        walk(path, root, &mut walked, &mut classifier);
+    }
+    // Patches listed by a kustomization seen after them.
+    let (patches, targets): (Vec<Target>, Vec<Target>) =
+        walked.targets.drain(..).partition(|t| classifier.patch_owner(&t.path).is_some());
+    walked.targets = targets;
+    for t in patches {
+        if let Some(owner) = classifier.patch_owner(&t.path) {
+            walked.skipped.push((paths::display(&t.path), classify::Skip::KustomizePatch(owner.clone())));
+        }
     }
     Ok(walked)
 }
 
-fn walk(dir: &Path, root: Option<PathBuf>, walked: &mut Walked) {
-    let walker = walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
+fn walk(dir: &Path, root: Option<PathBuf>, walked: &mut Walked, classifier: &mut classify::Classifier) {
+    let mut walker = walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        e.depth() == 0
+            || !(name.starts_with('.')
+                || (e.file_type().is_dir() && classify::IGNORED_DIRS.contains(&name.as_ref())))
+    });
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
@@ -104,7 +178,18 @@ fn walk(dir: &Path, root: Option<PathBuf>, walked: &mut Walked) {
             }
         };
         let path = entry.path();
-        if !is_manifest_file(path) {
+        if entry.file_type().is_dir() {
+            if classifier.is_chart(path) {
+                walked.skipped.push((paths::display(path), classify::Skip::HelmChart(path.to_path_buf())));
+                walker.skip_current_dir();
+            }
+            continue;
+        }
+        if !is_manifest_file(path) && path.file_name().is_none_or(|n| n != "Kustomization") {
+            continue;
+        }
+        if let Some(why) = classifier.classify(path, root.as_deref()) {
+            walked.skipped.push((paths::display(path), why));
             continue;
         }
         let ft = entry.file_type();
@@ -138,6 +223,7 @@ pub fn siblings(given: &[Target]) -> Result<Vec<Target>, ManifestError> {
     dirs.sort();
     dirs.dedup();
     let given_canonical: Vec<PathBuf> = given.iter().filter_map(|t| t.path.canonicalize().ok()).collect();
+    let mut classifier = classify::Classifier::default();
     let mut found = Vec::new();
     for (dir, root) in dirs {
         let entries = fs_err::read_dir(&dir)
@@ -147,6 +233,9 @@ pub fn siblings(given: &[Target]) -> Result<Vec<Target>, ManifestError> {
         for path in names {
             let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if hidden || !is_manifest_file(&path) || given.iter().any(|g| g.path == path) {
+                continue;
+            }
+            if classifier.classify(&path, root.as_deref()).is_some() {
                 continue;
             }
             // Context is best effort: what cannot be read safely is left out.
