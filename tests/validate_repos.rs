@@ -111,13 +111,39 @@ fn charts_kustomizations_and_other_tools_files_are_skipped_and_said_so() {
     assert_eq!(named.code, 1, "{}", named.stderr);
 
     // Named files of other tools (pre-commit passes every changed YAML file) are skipped too.
-    let compose = fnops(dir, &["validate", "docker-compose.yml", "charts/web/templates/deployment.yaml"]);
+    let compose = fnops(
+        dir,
+        &[
+            "validate",
+            "docker-compose.yml",
+            "charts/web/templates/deployment.yaml",
+            ".github/workflows/ci.yml",
+            ".gitlab-ci.yml",
+        ],
+    );
     assert_eq!(compose.code, 0, "{}", compose.stderr);
     assert!(
-        compose.stderr.contains("skipped 1 Helm chart, 1 file that is not a manifest"),
+        compose.stderr.contains("skipped 1 Helm chart, 3 files that are not manifests"),
         "{}",
         compose.stderr
     );
+
+    // A pull request that touches them and a manifest: only the manifest is checked.
+    git(dir, &["add", "-A"]);
+    git(dir, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"]);
+    write(dir, ".github/workflows/ci.yml", "on: [push, pull_request]\njobs: {}\n");
+    write(dir, "docker-compose.yml", "services: {}\n");
+    write(
+        dir,
+        "manifests/app.yaml",
+        &deployment(
+            "web",
+            "          env:\n            - {name: A, value: a}\n            - {name: A, value: b}\n",
+        ),
+    );
+    let changed = fnops(dir, &["validate", "--changed-since", "HEAD", "--format", "json"]);
+    assert_eq!(changed.code, 1, "{}", changed.stderr);
+    assert_eq!(rules(&changed.stdout), BTreeSet::from(["duplicate-env".to_owned()]), "{}", changed.stdout);
 }
 
 #[test]

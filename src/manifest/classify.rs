@@ -5,7 +5,8 @@
 //!   overlay: its files are kustomize's input, and the patches it lists (wherever they are) are
 //!   not whole objects;
 //! - well-known files of other tools (Compose, CI systems, package managers, documentation
-//!   sites...) are not manifests, and an fnops project's own files are checked as a project.
+//!   sites...) and hidden files are not manifests, and an fnops project's own files are checked
+//!   as a project.
 //!
 //! Everything else is a manifest: a YAML file there that holds no object stays `not-a-manifest`
 //! (an Argo CD directory app fails on it). Charts and kustomizations are not rendered.
@@ -225,6 +226,14 @@ impl Classifier {
         }
         if let Some(what) = known_non_manifest(name) {
             return Some(Skip::Other(what));
+        }
+        // Walks never enter hidden directories; named ones (`--changed-since` lists
+        // `.github/workflows/ci.yml` and `.pre-commit-config.yaml`) are tools' configuration too.
+        if path
+            .components()
+            .any(|c| matches!(c, Component::Normal(n) if n.to_string_lossy().starts_with('.')))
+        {
+            return Some(Skip::Other("a hidden file (tools keep their configuration there)"));
         }
         // An fnops project's environments.
         if dir.file_name().is_some_and(|n| n == "environments")
