@@ -60,6 +60,9 @@ pub enum Command {
     Init(InitArgs),
     /// Run the project's handler locally (no Redis) through the runtime's Python worker
     Invoke(InvokeArgs),
+    /// The objects a change deploys: the project rendered at a Git revision against the working
+    /// tree, object by object (for reviews, in plugin mode too)
+    Diff(DiffArgs),
     /// What a validation rule checks, why, and how to fix it; all rules without an argument
     Explain {
         /// A rule id, e.g. `subpath-key`
@@ -70,8 +73,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the JSON Schema of `fnops.yaml` (the source of `schemas/fnops.schema.json`)
-    Schema,
+    /// Print the JSON Schema (draft-07) of `fnops.yaml` (the source of
+    /// `schemas/fnops.schema.json`)
+    Schema {
+        /// The schema of an environment overlay instead: nothing required (the source of
+        /// `schemas/fnops.overlay.schema.json`)
+        #[arg(long)]
+        overlay: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +106,36 @@ pub struct InvokeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Directory holding `fnops.yaml`, inside a Git repository
+    #[arg(default_value = ".")]
+    pub project_dir: PathBuf,
+    /// The revision to compare with (read from Git, nothing is checked out), e.g. `origin/main`
+    #[arg(long, default_value = "HEAD")]
+    pub base: String,
+    /// Only this environment; default: all of them
+    #[arg(long, env = "FNOPS_ENV")]
+    pub env: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Exit 1 when objects differ
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// Output formats of `fnops diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// A summary line and a unified diff per object
+    Text,
+    /// A table and a collapsed diff per object, for a pull-request comment or a job summary
+    Markdown,
+    /// GitHub Actions notices, one per object
+    Github,
+}
+
+#[derive(Debug, Args)]
 pub struct InitArgs {
     /// Where to create the project (created when missing); existing files are never overwritten
     #[arg(default_value = ".")]
@@ -110,13 +149,35 @@ pub enum ArgocdCommand {
     /// `ARGOCD_APP_PARAMETERS`, else the project's only one; `ARGOCD_APP_NAMESPACE` is the default
     /// namespace; `KUBE_VERSION` picks the schemas. On error: nothing on stdout, one line on stderr.
     Generate,
-    /// Print the plugin's `plugin.yaml` (as a ConfigMap) and the argocd-repo-server sidecar patch
+    /// What an operator installs, in the shape of each install path: the ConfigMap
+    /// (`kubectl apply -f -`), a Kustomize component (ConfigMap and argocd-repo-server sidecar
+    /// patch) or values for the argo-helm chart. The plugin is `fnops-v1` (the version stays
+    /// across releases); Applications find it by discovery (`fnops.yaml`) without naming it.
     Plugin {
+        /// What to write
+        #[arg(long, value_enum, default_value_t = PluginFormat::Configmap)]
+        format: PluginFormat,
+        /// The directory `--format kustomize` writes
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
         /// Print only `plugin.yaml` itself (what the CLI image bakes in at
-        /// `/home/argocd/cmp-server/config/plugin.yaml`)
-        #[arg(long)]
+        /// `/home/argocd/cmp-server/config/plugin.yaml`); same as `--format config`
+        #[arg(long, conflicts_with_all = ["format", "out"])]
         config: bool,
     },
+}
+
+/// Shapes of `fnops argocd plugin`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PluginFormat {
+    /// The ConfigMap holding `plugin.yaml` (argocd namespace), to `kubectl apply`
+    Configmap,
+    /// A Kustomize component (`--out DIR`): the ConfigMap and the argocd-repo-server sidecar patch
+    Kustomize,
+    /// Values for the argo-helm `argo-cd` chart (`configs.cmp.plugins`, `repoServer.extraContainers`)
+    HelmValues,
+    /// `plugin.yaml` alone
+    Config,
 }
 
 #[derive(Debug, Args)]

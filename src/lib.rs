@@ -10,6 +10,7 @@ pub mod cli;
 mod commands;
 pub mod files;
 pub mod finding;
+pub mod git;
 pub mod k8s_names;
 pub mod manifest;
 pub mod paths;
@@ -21,4 +22,4 @@ pub mod validate;
 pub mod write;
 pub mod yaml;
 
-pub use commands::{ExitStatus, project_schema, run};
+pub use commands::{ExitStatus, overlay_schema, project_schema, run};

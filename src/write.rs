@@ -527,3 +527,27 @@ pub fn staging_dirs(out: &Path) -> Vec<PathBuf> {
         })
         .unwrap_or_default()
 }
+
+/// Write a few named files into `dir` (created when missing), each atomically (a temporary file
+/// renamed over it), never through a link: what `fnops argocd plugin --format kustomize` writes.
+pub fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<(), WriteError> {
+    fs_err::create_dir_all(dir).map_err(|e| WriteError::Io {
+        action: "create",
+        path: display(dir),
+        source: e,
+    })?;
+    for (name, text) in files {
+        let target = dir.join(name);
+        if fs_err::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(WriteError::Link { path: display(&target), what: "a link" });
+        }
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err("create a file in", dir))?;
+        io::Write::write_all(&mut tmp, text.as_bytes()).map_err(io_err("write", &target))?;
+        tmp.persist(&target).map_err(|e| WriteError::Io {
+            action: "write",
+            path: display(&target),
+            source: e.error,
+        })?;
+    }
+    Ok(())
+}

@@ -107,26 +107,161 @@ fn errors_print_nothing_on_stdout_and_one_line_with_the_location() {
     assert_eq!((bad.code, bad.stdout.as_str()), (2, ""));
 }
 
-#[test]
-fn plugin_manifests_parse_and_name_the_generate_command() {
-    let out = Command::new(env!("CARGO_BIN_EXE_fnops")).args(["argocd", "plugin"]).output().expect("runs");
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    let docs = fnops::yaml::parse_stream(&text, 0, fnops::yaml::Schema::Kubernetes11).expect("YAML");
-    assert_eq!(docs.len(), 2);
-    let plugin_yaml = docs[0]
-        .get("data")
-        .and_then(|d| d.get("plugin.yaml"))
-        .and_then(fnops::yaml::Node::as_str)
-        .expect("plugin.yaml");
-    let plugin = fnops::yaml::parse_stream(plugin_yaml, 0, fnops::yaml::Schema::Kubernetes11)
-        .expect("plugin.yaml parses");
-    let plugin = plugin[0].to_json();
+fn yaml(text: &str) -> Vec<serde_json::Value> {
+    fnops::yaml::parse_stream(text, 0, fnops::yaml::Schema::Kubernetes11)
+        .expect("YAML")
+        .iter()
+        .map(|d| d.to_json())
+        .collect()
+}
+
+fn fnops_out(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_fnops")).args(args).output().expect("runs");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The plugin's `plugin.yaml`: a stable name (`fnops-v1`), discovery by `fnops.yaml`.
+fn check_plugin(plugin: &serde_json::Value) {
     assert_eq!(plugin["kind"], "ConfigManagementPlugin");
+    assert_eq!(plugin["metadata"]["name"], "fnops");
+    assert_eq!(
+        plugin["spec"]["version"], "v1",
+        "not the crate version: an upgrade must not rename the plugin"
+    );
     assert_eq!(plugin["spec"]["discover"]["fileName"], "fnops.yaml");
     assert_eq!(plugin["spec"]["generate"]["command"], serde_json::json!(["fnops", "argocd", "generate"]));
-    let sidecar = docs[1].to_json();
-    let container = &sidecar["spec"]["template"]["spec"]["containers"][0];
+}
+
+fn check_sidecar(container: &serde_json::Value, config_volume: &str, key: &str) {
     assert_eq!(container["command"][0], "/var/run/argocd/argocd-cmp-server");
     assert_eq!(container["securityContext"]["runAsUser"], 999);
+    assert!(
+        container["resources"]["requests"]["memory"].is_string()
+            && container["resources"]["limits"]["memory"].is_string()
+    );
+    let mount = container["volumeMounts"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["mountPath"] == "/home/argocd/cmp-server/config/plugin.yaml"))
+        .expect("plugin.yaml mount");
+    assert_eq!((mount["name"].as_str(), mount["subPath"].as_str()), (Some(config_volume), Some(key)));
+}
+
+#[test]
+fn the_configmap_applies_alone_and_holds_the_plugin() {
+    let docs = yaml(&fnops_out(&["argocd", "plugin"]));
+    assert_eq!(docs.len(), 1, "one object: `kubectl apply -f` of it works");
+    assert_eq!(
+        (docs[0]["kind"].as_str(), docs[0]["metadata"]["namespace"].as_str()),
+        (Some("ConfigMap"), Some("argocd"))
+    );
+    check_plugin(&yaml(docs[0]["data"]["plugin.yaml"].as_str().expect("plugin.yaml"))[0]);
+    check_plugin(&yaml(&fnops_out(&["argocd", "plugin", "--config"]))[0]);
+}
+
+/// The Kustomize component builds with kustomize into an installation (a stand-in
+/// argocd-repo-server as Argo CD's install.yaml has it), and the result validates.
+#[test]
+fn the_kustomize_component_builds_into_an_installation() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = Command::new(env!("CARGO_BIN_EXE_fnops"))
+        .args(["argocd", "plugin", "--format", "kustomize", "--out"])
+        .arg(tmp.path().join("fnops"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::create_dir(tmp.path().join("argocd")).expect("mkdir");
+    std::fs::write(
+        tmp.path().join("argocd/install.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: argocd-repo-server\nspec:\n  selector: {matchLabels: {app.kubernetes.io/name: argocd-repo-server}}\n  template:\n    metadata: {labels: {app.kubernetes.io/name: argocd-repo-server}}\n    spec:\n      containers:\n        - name: argocd-repo-server\n          image: quay.io/argoproj/argocd:v3.2.0\n          volumeMounts:\n            - {name: var-files, mountPath: /var/run/argocd}\n            - {name: plugins, mountPath: /home/argocd/cmp-server/plugins}\n      volumes:\n        - {name: var-files, emptyDir: {}}\n        - {name: plugins, emptyDir: {}}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        tmp.path().join("argocd/kustomization.yaml"),
+        "namespace: argocd\nresources:\n  - install.yaml\ncomponents:\n  - ../fnops\n",
+    )
+    .expect("write");
+    // kustomize itself (scripts/install-test-deps installs it from npm), else kubectl's.
+    let built =
+        Command::new("kustomize").args(["build", "argocd"]).current_dir(tmp.path()).output().or_else(|_| {
+            Command::new("kubectl").args(["kustomize", "argocd"]).current_dir(tmp.path()).output()
+        });
+    let Ok(built) = built else {
+        assert!(std::env::var_os("FNOPS_REQUIRE_CONSUMERS").is_none(), "kustomize is required here");
+        eprintln!("skipping: neither kustomize nor kubectl");
+        return;
+    };
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let text = String::from_utf8_lossy(&built.stdout).into_owned();
+    let docs = yaml(&text);
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("Deployment");
+    let containers = deployment["spec"]["template"]["spec"]["containers"].as_array().expect("containers");
+    assert_eq!(containers.len(), 2, "the repo-server and the sidecar: {text}");
+    check_sidecar(
+        containers.iter().find(|c| c["name"] == "fnops").expect("the sidecar"),
+        "fnops-cmp-plugin",
+        "plugin.yaml",
+    );
+    let mut volumes: Vec<&str> = deployment["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    volumes.sort_unstable();
+    assert_eq!(volumes, ["fnops-cmp-plugin", "fnops-tmp", "plugins", "var-files"]);
+    let configmap = docs.iter().find(|d| d["kind"] == "ConfigMap").expect("ConfigMap");
+    check_plugin(&yaml(configmap["data"]["plugin.yaml"].as_str().expect("plugin.yaml"))[0]);
+    // What kustomize built is valid Kubernetes (the sidecar carries resources, so no warning
+    // about it either).
+    std::fs::write(tmp.path().join("built.yaml"), &text).expect("write");
+    let check = Command::new(env!("CARGO_BIN_EXE_fnops"))
+        .args([
+            "validate",
+            "built.yaml",
+            "--format",
+            "json",
+            "--ignore",
+            "probe-missing",
+            "--ignore",
+            "security-context",
+            "--ignore",
+            "resources-missing",
+        ])
+        .current_dir(tmp.path())
+        .output()
+        .expect("runs");
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&check.stdout).expect("JSON");
+    assert!(findings.iter().all(|f| f["severity"] != "error"), "{findings:#?}");
+    let sidecar_warnings: Vec<&serde_json::Value> =
+        findings.iter().filter(|f| f["message"].as_str().is_some_and(|m| m.contains("`fnops`"))).collect();
+    assert!(sidecar_warnings.is_empty(), "{sidecar_warnings:#?}");
+}
+
+/// The argo-helm values: the chart turns `configs.cmp.plugins.<name>` into key `<name>.yaml` of
+/// `argocd-cmp-cm` (a ConfigManagementPlugin named `<name>` with that spec) and appends
+/// `repoServer.extraContainers` and `repoServer.volumes`.
+#[test]
+fn the_helm_values_carry_the_plugin_and_the_sidecar() {
+    let values = &yaml(&fnops_out(&["argocd", "plugin", "--format", "helm-values"]))[0];
+    assert_eq!(values["configs"]["cmp"]["create"], true);
+    let spec = &values["configs"]["cmp"]["plugins"]["fnops"];
+    let as_the_chart_writes_it = serde_json::json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "ConfigManagementPlugin",
+        "metadata": {"name": "fnops"}, "spec": spec,
+    });
+    check_plugin(&as_the_chart_writes_it);
+    assert_eq!(
+        as_the_chart_writes_it,
+        yaml(&fnops_out(&["argocd", "plugin", "--config"]))[0],
+        "the same plugin either way"
+    );
+    check_sidecar(&values["repoServer"]["extraContainers"][0], "argocd-cmp-cm", "fnops.yaml");
+    let volumes: Vec<&str> = values["repoServer"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(volumes, ["argocd-cmp-cm", "fnops-tmp"]);
 }

@@ -19,9 +19,15 @@ fn init_scaffolds_a_project_that_renders_and_never_overwrites() {
         ".pre-commit-config.yaml",
         "README.md",
         ".fnops/fnops.schema.json",
+        ".fnops/fnops.overlay.schema.json",
     ] {
         assert!(dir.join(file).is_file(), "{file}");
     }
+    let overlay = std::fs::read_to_string(dir.join("environments/dev.yaml")).expect("overlay");
+    assert!(
+        overlay.starts_with("# yaml-language-server: $schema=../.fnops/fnops.overlay.schema.json\n"),
+        "{overlay}"
+    );
     let render = fnops(&dir, &["render"]);
     assert_eq!(render.code, 0, "{}", render.stderr);
     assert!(dir.join("deploy/dev/deployment-my-function.yaml").is_file());

@@ -83,7 +83,7 @@ fn released_names_match_what_fnops_prints() {
         "{}",
         render.stdout
     );
-    let plugin = common::fnops(project.path(), &["argocd", "plugin"]);
+    let plugin = common::fnops(project.path(), &["argocd", "plugin", "--format", "helm-values"]);
     assert!(plugin.stdout.contains(&format!("image: ghcr.io/fnops/fnops:{version}\n")), "{}", plugin.stdout);
     let shim = std::fs::read_to_string(common::repo().join("pyproject.toml")).expect("shim");
     assert!(

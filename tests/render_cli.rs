@@ -204,6 +204,54 @@ fn committed_example_trees_are_up_to_date() {
 }
 
 #[test]
+fn overlay_schema_is_up_to_date_and_requires_nothing() {
+    let committed =
+        std::fs::read_to_string(repo().join("schemas/fnops.overlay.schema.json")).unwrap_or_default();
+    let generated = fnops(&repo(), &["schema", "--overlay"]);
+    assert_eq!(generated.code, 0);
+    assert!(
+        committed == generated.stdout,
+        "schemas/fnops.overlay.schema.json is stale: regenerate it with `cargo run -- schema --overlay > schemas/fnops.overlay.schema.json`"
+    );
+    // As an editor checks them (draft-07, as yaml-language-server reads it): every overlay is
+    // valid against the overlay schema, and would not be against the project's.
+    let load = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(repo().join("schemas").join(name)).expect("schema"))
+            .expect("JSON")
+    };
+    let (full, overlay) = (load("fnops.schema.json"), load("fnops.overlay.schema.json"));
+    for schema in [&full, &overlay] {
+        assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    }
+    let draft7 = |s: &serde_json::Value| jsonschema::draft7::new(s).expect("compiles as draft-07");
+    let (full, overlay) = (draft7(&full), draft7(&overlay));
+    let yaml = |path: &std::path::Path| {
+        let text = std::fs::read_to_string(path).expect("read");
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../schemas/fnops.overlay.schema.json\n"),
+            "{}",
+            path.display()
+        );
+        fnops::yaml::parse_stream(&text, 0, fnops::yaml::Schema::Core12).expect("YAML")[0].to_json()
+    };
+    for entry in std::fs::read_dir(repo().join("environments")).expect("environments") {
+        let value = yaml(&entry.expect("entry").path());
+        assert!(overlay.is_valid(&value), "{value}");
+        assert!(!full.is_valid(&value), "the project schema requires fields an overlay leaves out");
+    }
+    let typo = serde_json::json!({"redis": {"hots": "x"}});
+    assert!(!overlay.is_valid(&typo), "unknown fields stay errors in overlays");
+    let project = fnops::yaml::parse_stream(
+        &std::fs::read_to_string(repo().join("fnops.yaml")).expect("read"),
+        0,
+        fnops::yaml::Schema::Core12,
+    )
+    .expect("YAML")[0]
+        .to_json();
+    assert!(full.is_valid(&project));
+}
+
+#[test]
 fn project_schema_is_up_to_date() {
     let committed = std::fs::read_to_string(repo().join("schemas/fnops.schema.json")).unwrap_or_default();
     let generated = fnops(&repo(), &["schema"]);
@@ -278,4 +326,62 @@ fn templates_with_unknown_variables_fail_and_project_ignores_apply() {
     let quiet = fnops(dir, &["render", "--stdout"]);
     assert_eq!(quiet.code, 0);
     assert!(!quiet.stderr.contains("input-key-unknown"), "{}", quiet.stderr);
+}
+
+/// The Argo CD options: the finalizer (on by default, `argocd.finalizer: false` drops it), the
+/// `manifest-generate-paths` annotation, `syncPolicy.retry`, and `argocd.applicationSet: true`
+/// (one ApplicationSet over `environments/*.yaml` instead of one Application each), every
+/// variant validated against the bundled Argo CD schemas.
+#[test]
+fn argocd_options_render_valid_applications_and_application_sets() {
+    let project = common::example_project();
+    let dir = project.path();
+    let out = fnops(dir, &["render", "--stdout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.matches("kind: Application\n").count(), 2);
+    assert_eq!(out.stdout.matches("    - resources-finalizer.argocd.argoproj.io\n").count(), 2);
+    assert_eq!(out.stdout.matches("argocd.argoproj.io/manifest-generate-paths: .\n").count(), 2);
+    assert!(!out.stdout.contains("retry:"));
+
+    let base = std::fs::read_to_string(dir.join("fnops.yaml")).expect("read");
+    std::fs::write(
+        dir.join("fnops.yaml"),
+        format!("{base}  finalizer: false\n  syncPolicy:\n    retry: {{limit: 3, backoffDuration: 10s}}\n"),
+    )
+    .expect("write");
+    let out = fnops(dir, &["render", "--stdout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("resources-finalizer"), "{}", out.stdout);
+    assert_eq!(out.stdout.matches("    retry:\n      limit: 3\n      backoff:\n        duration: 10s\n        factor: 2\n        maxDuration: 3m\n").count(), 2, "{}", out.stdout);
+
+    std::fs::write(dir.join("fnops.yaml"), format!("{base}  applicationSet: true\n")).expect("write");
+    assert_eq!(fnops(dir, &["render"]).code, 0);
+    let argocd: Vec<String> = std::fs::read_dir(dir.join("deploy/argocd"))
+        .expect("argocd")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(argocd, ["serverless-redis.yaml"], "one ApplicationSet, no Applications");
+    let set = std::fs::read_to_string(dir.join("deploy/argocd/serverless-redis.yaml")).expect("read");
+    let doc =
+        fnops::yaml::parse_stream(&set, 0, fnops::yaml::Schema::Kubernetes11).expect("YAML")[0].to_json();
+    assert_eq!(doc["kind"], "ApplicationSet");
+    assert_eq!(doc["spec"]["generators"][0]["git"]["files"][0]["path"], "environments/*.yaml");
+    assert_eq!(
+        doc["spec"]["template"]["spec"]["source"]["path"],
+        "deploy/{{ trimSuffix \".yaml\" .path.filename }}"
+    );
+    // The defaults are the project's, not an overlay's: prod's `targetRevision` comes from its file.
+    let revision = doc["spec"]["template"]["spec"]["source"]["targetRevision"].as_str().unwrap_or("");
+    assert_eq!(revision, "{{ dig \"argocd\" \"targetRevision\" \"HEAD\" . }}");
+    let check = fnops(dir, &["validate", "deploy", "--strict-warnings", "--format", "json"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+    // A typo in the template is caught by the ApplicationSet schema.
+    std::fs::write(
+        dir.join("bad.yaml"),
+        set.replace("    spec:\n      project:", "    spec:\n      projetc:"),
+    )
+    .expect("write");
+    let bad = fnops(dir, &["validate", "bad.yaml", "--format", "json"]);
+    assert_eq!(bad.code, 1, "{}", bad.stdout);
+    assert!(bad.stdout.contains("projetc"), "{}", bad.stdout);
 }

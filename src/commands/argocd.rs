@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use super::{CommandError, ExitStatus, write_stdout};
-use crate::cli::ArgocdCommand;
+use crate::cli::{ArgocdCommand, PluginFormat};
 use crate::finding::Severity;
 use crate::pipeline::{self, PipelineError};
 use crate::project::{DEFAULT_ENV, load};
@@ -17,8 +17,8 @@ use crate::validate::SchemaSet;
 pub(crate) fn run(command: &ArgocdCommand) -> Result<(), CommandError> {
     match command {
         ArgocdCommand::Generate => generate(),
-        ArgocdCommand::Plugin { config: false } => write_stdout(&plugin_manifests()),
-        ArgocdCommand::Plugin { config: true } => write_stdout(&plugin_config()),
+        ArgocdCommand::Plugin { config: true, .. } => plugin(PluginFormat::Config, None),
+        ArgocdCommand::Plugin { config: false, format, out } => plugin(*format, out.as_deref()),
     }
 }
 
@@ -138,80 +138,141 @@ fn generate() -> Result<(), CommandError> {
     })
 }
 
-/// The plugin's `plugin.yaml`: what argocd-cmp-server reads.
-pub(crate) fn plugin_config() -> String {
-    let version = env!("CARGO_PKG_VERSION");
+/// The plugin's version, part of its name (`fnops-v1`): stable across fnops releases, so
+/// Applications that name the plugin keep working after an upgrade. It changes only when the
+/// plugin's interface (its parameters, its environment) does.
+pub(crate) const PLUGIN_VERSION: &str = "v1";
+
+/// The `spec` of the ConfigManagementPlugin, unindented.
+fn plugin_spec() -> String {
     format!(
-        r#"apiVersion: argoproj.io/v1alpha1
-kind: ConfigManagementPlugin
-metadata:
-  name: fnops
-spec:
-  version: v{version}
-  discover:
-    fileName: fnops.yaml
-  generate:
-    command: [fnops, argocd, generate]
-  parameters:
-    static:
-      - name: env
-        title: Environment (environments/<env>.yaml)
-        tooltip: Default, the project's only environment
-        string: ""
-  preserveFileMode: false
+        r#"version: {PLUGIN_VERSION}
+discover:
+  fileName: fnops.yaml
+generate:
+  command: [fnops, argocd, generate]
+parameters:
+  static:
+    - name: env
+      title: Environment (environments/<env>.yaml)
+      tooltip: Default, the project's only environment
+      string: ""
+preserveFileMode: false
 "#
     )
 }
 
-/// `plugin.yaml` (in a ConfigMap) and the argocd-repo-server sidecar patch.
-pub(crate) fn plugin_manifests() -> String {
-    let version = env!("CARGO_PKG_VERSION");
-    let config: String = plugin_config().lines().map(|l| format!("    {l}\n")).collect();
+fn indent(text: &str, by: usize) -> String {
+    let pad = " ".repeat(by);
+    text.lines().map(|l| if l.is_empty() { "\n".to_owned() } else { format!("{pad}{l}\n") }).collect()
+}
+
+/// The plugin's `plugin.yaml`: what argocd-cmp-server reads.
+pub(crate) fn plugin_config() -> String {
     format!(
-        r#"# plugin.yaml: mount it at /home/argocd/cmp-server/config/plugin.yaml in the sidecar
-# (from the ConfigMap below, with subPath), or bake it into an image.
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: fnops-cmp-plugin
-  namespace: argocd
-data:
-  plugin.yaml: |
-{config}---
-# Patch for the argocd-repo-server Deployment: the plugin sidecar. Apply it with
-#   kubectl -n argocd patch deployment argocd-repo-server --patch-file fnops-sidecar.yaml
-spec:
-  template:
-    spec:
-      containers:
-        - name: fnops
-          image: ghcr.io/fnops/fnops:{version}
-          command: [/var/run/argocd/argocd-cmp-server]
-          securityContext:
-            runAsNonRoot: true
-            runAsUser: 999
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities:
-              drop: [ALL]
-          volumeMounts:
-            - name: var-files
-              mountPath: /var/run/argocd
-            - name: plugins
-              mountPath: /home/argocd/cmp-server/plugins
-            - name: fnops-cmp-plugin
-              mountPath: /home/argocd/cmp-server/config/plugin.yaml
-              subPath: plugin.yaml
-            - name: fnops-tmp
-              mountPath: /tmp
-      volumes:
-        - name: fnops-cmp-plugin
-          configMap:
-            name: fnops-cmp-plugin
-        - name: fnops-tmp
-          emptyDir: {{}}
+        "apiVersion: argoproj.io/v1alpha1\nkind: ConfigManagementPlugin\nmetadata:\n  name: fnops\nspec:\n{}",
+        indent(&plugin_spec(), 2)
+    )
+}
+
+/// The sidecar container, unindented: the CLI image running argocd-cmp-server, with
+/// `plugin.yaml` from `config_volume` (key `config_key`).
+fn sidecar(config_volume: &str, config_key: &str) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    format!(
+        r#"- name: fnops
+  image: ghcr.io/fnops/fnops:{version}
+  command: [/var/run/argocd/argocd-cmp-server]
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 999
+    allowPrivilegeEscalation: false
+    readOnlyRootFilesystem: true
+    capabilities:
+      drop: [ALL]
+  # A render takes milliseconds and a few MiB.
+  resources:
+    requests: {{cpu: 10m, memory: 32Mi}}
+    limits: {{cpu: 500m, memory: 256Mi}}
+  volumeMounts:
+    - name: var-files
+      mountPath: /var/run/argocd
+    - name: plugins
+      mountPath: /home/argocd/cmp-server/plugins
+    - name: {config_volume}
+      mountPath: /home/argocd/cmp-server/config/plugin.yaml
+      subPath: {config_key}
+    - name: fnops-tmp
+      mountPath: /tmp
 "#
     )
+}
+
+/// The ConfigMap holding `plugin.yaml`, for `kubectl apply` and the kustomize component.
+pub(crate) fn plugin_configmap() -> String {
+    format!(
+        "# fnops's Config Management Plugin (`plugin.yaml`), mounted into the sidecar.\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fnops-cmp-plugin\n  namespace: argocd\ndata:\n  plugin.yaml: |\n{}",
+        indent(&plugin_config(), 4)
+    )
+}
+
+/// A strategic-merge patch of argocd-repo-server adding the sidecar.
+fn repo_server_patch() -> String {
+    format!(
+        "# The fnops sidecar of argocd-repo-server (a strategic merge patch).\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: argocd-repo-server\nspec:\n  template:\n    spec:\n      containers:\n{}      volumes:\n        - name: fnops-cmp-plugin\n          configMap:\n            name: fnops-cmp-plugin\n        - name: fnops-tmp\n          emptyDir: {{}}\n",
+        indent(&sidecar("fnops-cmp-plugin", "plugin.yaml"), 8)
+    )
+}
+
+/// A Kustomize component: add it to an Argo CD installation's kustomization with
+/// `components: [path/to/it]`.
+fn component() -> &'static str {
+    "# fnops for an Argo CD installed with Kustomize: add this directory to the installation's\n# kustomization as `components: [<this directory>]`.\napiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - fnops-cmp-plugin.yaml\npatches:\n  - path: fnops-repo-server-patch.yaml\n"
+}
+
+/// Values for the argo-helm `argo-cd` chart: the chart writes `configs.cmp.plugins` into its
+/// `argocd-cmp-cm` ConfigMap (one key `<name>.yaml` per plugin) and adds
+/// `repoServer.extraContainers` and `repoServer.volumes` to argocd-repo-server.
+pub(crate) fn helm_values() -> String {
+    format!(
+        "# fnops for an Argo CD installed with the argo-helm chart:\n#   helm upgrade --install argocd argo/argo-cd -n argocd -f fnops-values.yaml\nconfigs:\n  cmp:\n    create: true\n    plugins:\n      fnops:\n{}repoServer:\n  extraContainers:\n{}  volumes:\n    - name: argocd-cmp-cm\n      configMap:\n        name: argocd-cmp-cm\n    - name: fnops-tmp\n      emptyDir: {{}}\n",
+        indent(&plugin_spec(), 8),
+        indent(&sidecar("argocd-cmp-cm", "fnops.yaml"), 4)
+    )
+}
+
+/// The files of `--format kustomize`: (name, text).
+pub(crate) fn kustomize_files() -> Vec<(&'static str, String)> {
+    vec![
+        ("kustomization.yaml", component().to_owned()),
+        ("fnops-cmp-plugin.yaml", plugin_configmap()),
+        ("fnops-repo-server-patch.yaml", repo_server_patch()),
+    ]
+}
+
+/// `fnops argocd plugin`: what each install path applies as is.
+fn plugin(format: PluginFormat, out: Option<&Path>) -> Result<(), CommandError> {
+    match (format, out) {
+        (PluginFormat::Config, None) => write_stdout(&plugin_config()),
+        (PluginFormat::Configmap, None) => write_stdout(&plugin_configmap()),
+        (PluginFormat::HelmValues, None) => write_stdout(&helm_values()),
+        (PluginFormat::Kustomize, Some(dir)) => {
+            let files = kustomize_files();
+            crate::write::write_files(dir, &files).map_err(CommandError::fatal)?;
+            eprintln!(
+                "wrote a Kustomize component to `{}`: add it to the Argo CD installation's kustomization as `components: [{}]`",
+                crate::paths::display(dir),
+                crate::paths::display(dir)
+            );
+            Ok(())
+        }
+        (PluginFormat::Kustomize, None) => {
+            Err(CommandError::fatal("`--format kustomize` writes a directory: give it `--out DIR`"))
+        }
+        (_, Some(_)) => {
+            Err(CommandError::fatal("`--out` goes with `--format kustomize`; the other formats print"))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{CommandError, project_schema};
+use super::{CommandError, overlay_schema, project_schema};
 use crate::cli::InitArgs;
 
 const HANDLER: &str = include_str!("../../functions/metrics.py");
@@ -48,11 +48,12 @@ trigger: change
         (
             "environments/dev.yaml".into(),
             format!(
-                "# yaml-language-server: $schema=../.fnops/fnops.schema.json\n# Overlay for `dev`, merged over ../fnops.yaml.\nnamespace: {name}-dev\n"
+                "# yaml-language-server: $schema=../.fnops/fnops.overlay.schema.json\n# Overlay for `dev`, merged over ../fnops.yaml.\nnamespace: {name}-dev\n"
             ),
         ),
         ("functions/metrics.py".into(), HANDLER.to_owned()),
         (".fnops/fnops.schema.json".into(), project_schema()),
+        (".fnops/fnops.overlay.schema.json".into(), overlay_schema()),
         (
             ".pre-commit-config.yaml".into(),
             format!(

@@ -2,6 +2,7 @@
 //! carries its exit code and its message; [`run`] prints the message and maps the code.
 
 mod argocd;
+mod diff;
 mod explain;
 mod init;
 mod invoke;
@@ -63,6 +64,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Argocd { command } => argocd::run(&command),
         Command::Init(args) => init::run(&args),
         Command::Invoke(args) => invoke::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Explain { rule } => explain::run(rule.as_deref()),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -70,7 +72,8 @@ pub fn run(cli: Cli) -> u8 {
             clap_complete::generate(shell, &mut cmd, "fnops", &mut out);
             write_stdout(&String::from_utf8_lossy(&out))
         }
-        Command::Schema => write_stdout(&project_schema()),
+        Command::Schema { overlay: false } => write_stdout(&project_schema()),
+        Command::Schema { overlay: true } => write_stdout(&overlay_schema()),
     };
     match result {
         Ok(()) => ExitStatus::Success.into(),
@@ -83,10 +86,50 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
-/// The JSON Schema of the project file, as committed in `schemas/fnops.schema.json`.
+/// The JSON Schema of the project file, as committed in `schemas/fnops.schema.json`: draft-07,
+/// the newest draft yaml-language-server (the editors' YAML support) reads.
 pub fn project_schema() -> String {
-    let schema = schemars::schema_for!(Project);
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    pretty(&project_schema_value())
+}
+
+fn project_schema_value() -> serde_json::Value {
+    let schema =
+        schemars::generate::SchemaSettings::draft07().into_generator().into_root_schema_for::<Project>();
+    serde_json::to_value(&schema).unwrap_or_default()
+}
+
+/// The schema of an overlay (`environments/<env>.yaml`), as committed in
+/// `schemas/fnops.overlay.schema.json`: the project file's, with nothing required at any depth
+/// (an overlay sets only what differs), everything else (types, unknown fields) as strict.
+pub fn overlay_schema() -> String {
+    let mut schema = project_schema_value();
+    drop_required(&mut schema);
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert("title".into(), "fnops environment overlay".into());
+        obj.insert(
+            "description".into(),
+            "An environment's overlay (`environments/<env>.yaml`), merged over `fnops.yaml`: any field of the project file, none required.".into(),
+        );
+    }
+    pretty(&schema)
+}
+
+fn drop_required(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            // `required` is a keyword only where it lists names; a property may be named so.
+            if map.get("required").is_some_and(serde_json::Value::is_array) {
+                map.remove("required");
+            }
+            map.values_mut().for_each(drop_required);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_required),
+        _ => {}
+    }
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     text
 }

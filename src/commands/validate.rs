@@ -34,6 +34,8 @@ struct Gathered {
     /// Every file checked (JUnit reports passes too).
     files: Vec<String>,
     objects: usize,
+    /// Every object checked (file, `kind/namespace/name`), when a JUnit report is asked for.
+    listed: Vec<(String, String)>,
 }
 
 pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
@@ -41,8 +43,12 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
     if reports.is_empty() {
         reports = args.format.iter().map(|f| (*f, None)).collect();
     }
-    if reports.len() > args.format.len().max(1) || (args.format.is_empty() && !args.output.is_empty()) {
+    let explicit_reports = reports.len();
+    if explicit_reports > args.format.len().max(1) || (args.format.is_empty() && !args.output.is_empty()) {
         return Err(CommandError::fatal("each `--output` needs a `--format` before it"));
+    }
+    if reports.is_empty() {
+        reports.push((Format::Text, None));
     }
     let version = crate::validate::schema::resolve_version(args.kube_version.as_deref())
         .map_err(|e| CommandError::fatal(format_args!("`--kube-version`: {e}")))?;
@@ -114,24 +120,35 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
         input_keys: input_keys.as_ref(),
         target: version.target,
     };
+    let list_objects = reports.iter().any(|(f, _)| *f == Format::Junit);
     let bytes: usize = read.ids.iter().map(|&id| run.sources.text(id).len()).sum();
     if bytes >= stream_from_bytes() {
         // Too big to hold parsed: index, then check file by file (each file parsed twice).
-        let (found, objects) =
-            validate_streamed(&read.ids, &run.sources, &opts, |id| manifest::parse_file(id, &run.sources));
+        let (found, objects, listed) = validate_streamed(
+            &read.ids,
+            &run.sources,
+            &opts,
+            |id| manifest::parse_file(id, &run.sources),
+            list_objects,
+        );
         run.findings.extend(found);
         run.objects += objects;
+        run.listed.extend(listed.into_iter().map(|(file, id)| (run.sources.display(file), id)));
     } else {
         let (nodes, syntax) = manifest::parse_all(&read.ids, &run.sources);
         run.findings.extend(syntax);
         let docs: Vec<Doc<'_>> = nodes.iter().map(|node| Doc { node }).collect();
         run.findings.extend(validate(&docs, &run.sources, &opts));
         run.objects += docs.len();
+        if list_objects {
+            run.listed.extend(docs.iter().map(|d| (run.sources.display(d.node.loc.file), d.id())));
+        }
     }
     if let Some(broken) = schemas.broken() {
         return Err(CommandError::fatal(broken));
     }
-    let Gathered { sources, mut findings, files, objects } = run;
+    let Gathered { sources, mut findings, files, objects, mut listed } = run;
+    listed.retain(|(file, _)| !context_names.contains(file));
     findings.retain(|f| !args.ignore.iter().any(|r| r == f.rule.id()));
     // Context files report only what the given files can have broken in them: references to
     // the ConfigMaps the given files hold.
@@ -143,11 +160,9 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
     }
     crate::finding::sort_dedup(&mut findings);
 
-    if reports.is_empty() {
-        reports.push((Format::Text, None));
-    }
+    let checked = report::Checked { files, objects: listed };
     for (format, output) in &reports {
-        let text = report::render(*format, &findings, &sources, &files);
+        let text = report::render(*format, &findings, &sources, &checked);
         match output {
             Some(path) => fs_err::write(path, text).map_err(CommandError::fatal)?,
             None => write_stdout(&text)?,
@@ -155,6 +170,7 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
     }
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = findings.len() - errors;
+    let files = checked.files;
     let with_context =
         if context.is_empty() { String::new() } else { format!(" (with {} for context)", context.len()) };
     let skipped = walked.skipped_summary().map(|s| format!("; skipped {s}")).unwrap_or_default();
@@ -207,6 +223,12 @@ fn check_project(path: &Path, schemas: &SchemaSet, run: &mut Gathered) -> Result
             run.sources.extend(&built.sources);
             run.files.extend(built.sources.names().filter(|n| !n.is_empty()).map(str::to_owned));
             run.objects += built.files.len();
+            run.listed.extend(
+                built
+                    .files
+                    .iter()
+                    .map(|f| (built.sources.display(f.object.loc.file), Doc { node: &f.object }.id())),
+            );
             run.findings.extend(built.findings);
             Ok(())
         }
@@ -225,25 +247,10 @@ fn check_project(path: &Path, schemas: &SchemaSet, run: &mut Gathered) -> Result
 /// checked, but their referrers are, through the directory context), under `within` if given.
 fn changed_files(rev: &str, within: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     // A revision is never an option: `--changed-since=--output=x` must not reach git as one.
-    if rev.starts_with('-') {
-        return Err(format!("`--changed-since`: `{rev}` is not a revision"));
-    }
-    let git = |args: &[&str]| -> Result<String, String> {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .output()
-            .map_err(|e| format!("`--changed-since` needs git: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "`git {}` failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    };
-    let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
+    let rev = crate::git::revision(rev).map_err(|e| format!("`--changed-since`: {e}"))?;
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let git = |args: &[&str]| crate::git::run(&cwd, args).map_err(|e| e.to_string());
+    let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
     let listed = git(&["diff", "--name-only", "--diff-filter=ACMRT", "-z", "--end-of-options", rev, "--"])?;
     let within: Vec<PathBuf> = within.iter().map(|p| paths::absolute(p)).collect();
     let mut files = Vec::new();

@@ -55,6 +55,9 @@ pub struct Loaded {
     pub sources: Sources,
     pub findings: Vec<Finding>,
     pub envs: Vec<EnvProject>,
+    /// `fnops.yaml` alone, without an overlay, when it is a complete project by itself: what
+    /// is common to the environments (the ApplicationSet's defaults).
+    pub base: Option<Project>,
 }
 
 /// Load the project in `dir`, for one environment or for all of them.
@@ -81,7 +84,7 @@ pub fn load(dir: &Path, only_env: Option<&str>) -> Result<Loaded, LoadError> {
 
     let mut envs = Vec::new();
     let Some(base) = base else {
-        return Ok(Loaded { root, dir: dir.to_path_buf(), sources, findings, envs });
+        return Ok(Loaded { root, dir: dir.to_path_buf(), sources, findings, envs, base: None });
     };
     let selected: Vec<(String, Option<PathBuf>)> = if overlays.is_empty() {
         vec![(DEFAULT_ENV.to_owned(), None)]
@@ -112,7 +115,8 @@ pub fn load(dir: &Path, only_env: Option<&str>) -> Result<Loaded, LoadError> {
         }
     }
     crate::finding::sort_dedup(&mut findings);
-    Ok(Loaded { root, dir: dir.to_path_buf(), sources, findings, envs })
+    let base = type_project(&base, &sources).ok();
+    Ok(Loaded { root, dir: dir.to_path_buf(), sources, findings, envs, base })
 }
 
 /// `environments/*.yaml` (and `.yml`) by name. A name must be a DNS label (it becomes a

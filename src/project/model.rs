@@ -376,6 +376,15 @@ pub struct ArgoCd {
     pub destination: Destination,
     #[serde(default)]
     pub sync_policy: SyncPolicy,
+    /// Give the Applications Argo CD's `resources-finalizer.argocd.argoproj.io`: deleting an
+    /// Application (an app-of-apps pruning it) deletes its objects too, instead of leaving the
+    /// Deployment running and writing to the shared Redis.
+    #[serde(default = "yes")]
+    pub finalizer: bool,
+    /// One ApplicationSet (a Git files generator over `environments/*.yaml`) instead of one
+    /// Application per environment.
+    #[serde(default)]
+    pub application_set: bool,
 }
 
 fn default_revision() -> String {
@@ -423,12 +432,46 @@ pub struct SyncPolicy {
     /// Let ArgoCD create the destination namespace.
     #[serde(default)]
     pub create_namespace: bool,
+    /// Retry a failed sync, with backoff (Argo CD's `syncPolicy.retry`); default: no retry.
+    #[serde(default)]
+    pub retry: Option<Retry>,
 }
 
 impl Default for SyncPolicy {
     fn default() -> Self {
-        SyncPolicy { automated: true, prune: true, self_heal: true, create_namespace: false }
+        SyncPolicy { automated: true, prune: true, self_heal: true, create_namespace: false, retry: None }
     }
+}
+
+/// Argo CD's sync retry.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Retry {
+    /// Attempts before giving up.
+    #[serde(default = "default_retry_limit")]
+    pub limit: u32,
+    /// The first wait (a duration: `5s`, `1m`).
+    #[serde(default = "default_backoff_duration")]
+    pub backoff_duration: String,
+    /// Each wait is the previous one times this.
+    #[serde(default = "default_backoff_factor")]
+    pub backoff_factor: u32,
+    /// The longest wait.
+    #[serde(default = "default_backoff_max")]
+    pub max_backoff_duration: String,
+}
+
+fn default_retry_limit() -> u32 {
+    5
+}
+fn default_backoff_duration() -> String {
+    "5s".into()
+}
+fn default_backoff_factor() -> u32 {
+    2
+}
+fn default_backoff_max() -> String {
+    "3m".into()
 }
 
 /// A duration written as seconds (`5`, `0.5`) or with a unit (`"500ms"`, `"5s"`, `"1m"`), from 0
@@ -562,8 +605,8 @@ mod tests {
         fn validator(def: &str) -> jsonschema::Validator {
             let schema: serde_json::Value =
                 serde_json::from_str(&crate::project_schema()).expect("the project schema is JSON");
-            let sub = schema["$defs"][def].clone();
-            assert!(sub.is_object(), "`$defs/{def}` in the schema");
+            let sub = schema["definitions"][def].clone();
+            assert!(sub.is_object(), "`definitions/{def}` in the schema");
             jsonschema::options().build(&sub).expect("compiles")
         }
 

@@ -72,8 +72,98 @@ pub fn render(
     for env in &loaded.envs {
         files.extend(render_env(env, loaded, templates, placement, sources)?);
     }
+    if let Some(first) = loaded.envs.first()
+        && first.project.argocd.as_ref().is_some_and(|a| a.application_set)
+    {
+        files.push(render_application_set(first, loaded, templates, placement, sources)?);
+    }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// Whether an environment's project asks for one ApplicationSet instead of Applications.
+fn wants_application_set(env: &EnvProject) -> bool {
+    env.project.argocd.as_ref().is_some_and(|a| a.application_set)
+}
+
+/// The one ApplicationSet of `argocd.applicationSet: true`, from the project as the first
+/// environment sees it; every environment must agree on what it holds.
+fn render_application_set(
+    first: &EnvProject,
+    loaded: &Loaded,
+    templates: &TemplateSet,
+    placement: &Placement,
+    sources: &mut Sources,
+) -> Result<RenderedFile, RenderError> {
+    let name = "argocd-applicationset.yaml.j2";
+    let key = |e: &EnvProject| {
+        e.project
+            .argocd
+            .as_ref()
+            .map(|a| (a.repo_url.clone(), a.project.clone(), a.namespace.clone(), a.application_set))
+    };
+    if let Some(other) = loaded.envs.iter().find(|e| key(e) != key(first)) {
+        return Err(RenderError::Template {
+            name: name.to_owned(),
+            message: format!(
+                "with `argocd.applicationSet`, every environment shares `argocd.repoURL`, `project`, `namespace` and `applicationSet`; `{}` differs from `{}`",
+                other.env, first.env
+            ),
+            line: None,
+        });
+    }
+    if loaded.envs.iter().any(|e| e.env == crate::project::DEFAULT_ENV)
+        && !loaded.root.join("environments").is_dir()
+    {
+        return Err(RenderError::Template {
+            name: name.to_owned(),
+            message: "`argocd.applicationSet` generates one Application per `environments/*.yaml`, and the project has none".into(),
+            line: None,
+        });
+    }
+    // The defaults are the project's own, not the first overlay's: each environment's come
+    // from its file at sync time.
+    let common = loaded.base.clone().map(|project| EnvProject {
+        env: first.env.clone(),
+        project,
+        source: first.source.clone(),
+    });
+    let mut ctx = values::context(common.as_ref().unwrap_or(first), &loaded.root, &placement.repo_path)?;
+    let project_dir = placement.project_file.rsplit_once('/').map_or("", |(d, _)| d);
+    let env_files = if project_dir.is_empty() {
+        "environments/*.yaml".to_owned()
+    } else {
+        format!("{project_dir}/environments/*.yaml")
+    };
+    ctx.insert("appset".into(), serde_json::json!({"envFiles": env_files, "outPath": placement.repo_path}));
+    let text = templates.render(name, &ctx)?;
+    let object = parse_stream(&text, 0, Schema::Core12)
+        .map_err(|e| RenderError::BadOutput {
+            name: name.to_owned(),
+            message: format!("{e} at line {}", e.loc.line),
+        })?
+        .pop()
+        .ok_or_else(|| RenderError::BadOutput { name: name.to_owned(), message: "no object".into() })?;
+    let object_name = object
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Node::as_str)
+        .unwrap_or("unnamed")
+        .to_owned();
+    let path = format!("argocd/{object_name}.yaml");
+    let header = format!(
+        "{HEADER} from {}: do not edit, change the project and run `fnops render`\n",
+        placement.project_file
+    );
+    let text = format!("{header}{}", emit_document(&object));
+    let display =
+        crate::paths::relative_to(&placement.out.join(&path), &std::env::current_dir().unwrap_or_default());
+    let id = sources.add(display, text.clone());
+    let object = parse_stream(&text, id, Schema::Kubernetes11)
+        .map_err(|e| RenderError::BadOutput { name: name.to_owned(), message: e.message })?
+        .pop()
+        .unwrap_or(object);
+    Ok(RenderedFile { path, env: first.env.clone(), text, object })
 }
 
 fn render_env(
@@ -102,6 +192,13 @@ fn render_env(
                 continue;
             }
             if name.starts_with("argocd-") && ctx.get("argocd").is_none_or(serde_json::Value::is_null) {
+                continue;
+            }
+            // The ApplicationSet renders once, after the environments; it replaces their
+            // Applications.
+            if name == "argocd-applicationset.yaml.j2"
+                || (name == "argocd-application.yaml.j2" && wants_application_set(env))
+            {
                 continue;
             }
             let text = templates.render(name, &ctx)?;

@@ -9,7 +9,9 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use super::RenderError;
 
 const EMBEDDED: &[(&str, &str)] = &[
+    ("_argocd-sync-policy.yaml.j2", include_str!("../../templates/_argocd-sync-policy.yaml.j2")),
     ("argocd-application.yaml.j2", include_str!("../../templates/argocd-application.yaml.j2")),
+    ("argocd-applicationset.yaml.j2", include_str!("../../templates/argocd-applicationset.yaml.j2")),
     ("configmap-outputkey.yaml.j2", include_str!("../../templates/configmap-outputkey.yaml.j2")),
     ("configmap-pyfile.yaml.j2", include_str!("../../templates/configmap-pyfile.yaml.j2")),
     ("configmap-runtime-config.yaml.j2", include_str!("../../templates/configmap-runtime-config.yaml.j2")),
@@ -19,8 +21,9 @@ const EMBEDDED: &[(&str, &str)] = &[
 /// Template instructions one render may run.
 const TEMPLATE_FUEL: u64 = 5_000_000;
 
-/// Compiled templates. Names starting with `argocd-` render into `argocd/`, once per
-/// environment; the others render the environment's objects.
+/// Compiled templates. Names starting with `argocd-` render into `argocd/` (the Application
+/// once per environment, or the ApplicationSet once); names starting with `_` are partials
+/// that others include; the others render the environment's objects.
 pub struct TemplateSet {
     env: Environment<'static>,
     names: Vec<String>,
@@ -92,8 +95,9 @@ fn template_error(name: &str, e: &minijinja::Error) -> RenderError {
 }
 
 impl TemplateSet {
+    /// The templates that render objects (partials left out).
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.names.iter().map(String::as_str)
+        self.names.iter().map(String::as_str).filter(|n| !n.starts_with('_'))
     }
 
     /// Whether the template uses `config_checksum` and so renders after the ConfigMaps.

@@ -1,7 +1,9 @@
 //! REPORT: turn findings into what a person or a machine reads. Only this stage and `main`
 //! write to the terminal.
 
+mod fingerprint;
 mod github;
+mod gitlab;
 mod junit;
 mod sarif;
 mod text;
@@ -19,14 +21,25 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for code scanning
     Sarif,
-    /// JUnit XML (GitLab, Jenkins): one test case per file
+    /// JUnit XML (GitLab, Jenkins): one test case per object and rule, one per clean object
     Junit,
     /// GitHub Actions workflow commands (annotations on the lines)
     Github,
+    /// GitLab Code Quality (Code Climate JSON, for `artifacts:reports:codequality`)
+    Gitlab,
 }
 
-/// Render findings in `format`. `files` lists every file checked (JUnit reports passes too).
-pub fn render(format: Format, findings: &[Finding], sources: &Sources, files: &[String]) -> String {
+/// What a run checked, for reports that list passes too (JUnit).
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Every file checked.
+    pub files: Vec<String>,
+    /// Every object checked: its file and its `kind/namespace/name`.
+    pub objects: Vec<(String, String)>,
+}
+
+/// Render findings in `format`.
+pub fn render(format: Format, findings: &[Finding], sources: &Sources, checked: &Checked) -> String {
     match format {
         Format::Text => render_text(findings, sources),
         Format::Json => {
@@ -35,7 +48,8 @@ pub fn render(format: Format, findings: &[Finding], sources: &Sources, files: &[
             text
         }
         Format::Sarif => sarif::render(findings),
-        Format::Junit => junit::render(findings, files),
+        Format::Junit => junit::render(findings, checked),
         Format::Github => github::render(findings),
+        Format::Gitlab => gitlab::render(findings),
     }
 }

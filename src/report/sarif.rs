@@ -1,10 +1,16 @@
 //! SARIF 2.1.0 for code scanning: the rule catalogue in `tool.driver.rules`, one result per
-//! finding with its physical location.
+//! finding with its physical location and a fingerprint that survives moving code
+//! (`partialFingerprints`), under one category (`automationDetails.id`).
 
 use serde_json::json;
 
+use super::fingerprint::fingerprints;
 use crate::finding::Rule;
 use crate::finding::{Finding, Severity};
+
+/// The category code scanning files the results under (`automationDetails.id`, ending in `/`):
+/// upload the full tree's report under it, so absent alerts mean fixed ones.
+const CATEGORY: &str = "fnops/validate/";
 
 pub fn render(findings: &[Finding]) -> String {
     let rules: Vec<serde_json::Value> = Rule::ALL
@@ -22,7 +28,8 @@ pub fn render(findings: &[Finding]) -> String {
         .collect();
     let results: Vec<serde_json::Value> = findings
         .iter()
-        .map(|f| {
+        .zip(fingerprints(findings))
+        .map(|(f, fingerprint)| {
             let mut text = f.message.clone();
             if let Some(hint) = &f.hint {
                 text.push_str(&format!(" (hint: {hint})"));
@@ -37,6 +44,8 @@ pub fn render(findings: &[Finding]) -> String {
                         "region": {"startLine": f.line.max(1), "startColumn": f.column.max(1)},
                     }
                 }],
+                // Rule, object and file: stable when the object moves.
+                "partialFingerprints": {"fnopsFinding/v1": fingerprint},
             });
             if let (Some(obj), Some(map)) = (&f.object, result.as_object_mut()) {
                 map.insert("properties".into(), json!({"object": obj}));
@@ -59,6 +68,7 @@ pub fn render(findings: &[Finding]) -> String {
                 "informationUri": "https://github.com/fnops/fnops",
                 "rules": rules,
             }},
+            "automationDetails": {"id": CATEGORY},
             "results": results,
         }],
     });

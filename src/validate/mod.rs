@@ -134,13 +134,15 @@ pub fn validate(docs: &[Doc<'_>], sources: &Sources, opts: &Options<'_>) -> Vec<
 /// [`Set`] index; a second parses it again, checks it, and drops it. Memory then holds the
 /// source texts (for snippets), the index and the findings, at the price of a second parse.
 /// The findings are those of [`validate`] plus the files' syntax errors (a test compares the
-/// two). Returns them with the number of objects.
+/// two). Returns them with the number of objects, and with each object's file and id when
+/// `list_objects` (JUnit reports clean objects as passing tests).
 pub fn validate_streamed(
     ids: &[u32],
     sources: &Sources,
     opts: &Options<'_>,
     parse: impl Fn(u32) -> Result<Vec<Node>, crate::yaml::YamlError> + Sync,
-) -> (Vec<Finding>, usize) {
+    list_objects: bool,
+) -> (Vec<Finding>, usize, Vec<(u32, String)>) {
     let index = |&id: &u32| {
         parse(id).map(|nodes| {
             let docs: Vec<Doc<'_>> = nodes.iter().map(|node| Doc { node }).collect();
@@ -164,17 +166,27 @@ pub fn validate_streamed(
         let nodes = parse(id).unwrap_or_default();
         let found: Vec<Finding> =
             nodes.iter().flat_map(|node| check_doc(&Doc { node }, &set, sources, opts)).collect();
-        (nodes.len(), found)
+        let listed: Vec<(u32, String)> = if list_objects {
+            nodes.iter().map(|node| (node.loc.file, Doc { node }.id())).collect()
+        } else {
+            Vec::new()
+        };
+        (nodes.len(), found, listed)
     };
-    let checked: Vec<(usize, Vec<Finding>)> = parsed.par_iter().map(check).collect();
+    let checked: Vec<FileChecked> = parsed.par_iter().map(check).collect();
     let mut objects = 0;
-    for (count, mut found) in checked {
+    let mut listed = Vec::new();
+    for (count, mut found, mut ids) in checked {
         objects += count;
         findings.append(&mut found);
+        listed.append(&mut ids);
     }
     finish(&mut findings, opts);
-    (findings, objects)
+    (findings, objects, listed)
 }
+
+/// One file of a streamed run: its object count, findings, and (file, id) of its objects.
+type FileChecked = (usize, Vec<Finding>, Vec<(u32, String)>);
 
 /// Drop the rules suppressed for the run, then sort and deduplicate.
 fn finish(findings: &mut Vec<Finding>, opts: &Options<'_>) {
