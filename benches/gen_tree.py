@@ -2,11 +2,17 @@
 (half Deployments, half ConfigMaps holding the handler), 100 objects per multi-document file,
 about 1 % of them invalid (a string `replicas`, an unknown field, a bad label value).
 
-    python3 benches/gen_tree.py N OUT_DIR [--split]
+    python3 benches/gen_tree.py N OUT_DIR [--split | --per-file K | --stream] [--zip]
 
 `--split` writes the same objects one per file, for peers that read a single document per
-file (check-jsonschema).
+file (check-jsonschema); `--per-file K` writes K documents per file (default 100; real
+repositories have 1,000-document files too); `--stream` writes one file, `stream.yaml`, to feed
+on stdin. `--zip` ships each function's code as a ZIP package in `binaryData` (with a helper
+module) instead of a `pyfile`.
 """
+import base64
+import io
+import zipfile
 import os
 import sys
 
@@ -14,7 +20,26 @@ HANDLER = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "f
 PYFILE = "\n".join("    " + line if line else "" for line in HANDLER.splitlines())
 
 
+def zipped(i):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("fn/__init__.py", "")
+        z.writestr("fn/main.py", "from . import calc\n\n\ndef handler(input, context):\n    return calc.run(input, context)\n")
+        z.writestr("fn/calc.py", HANDLER.replace("def handler(", "def run("))
+    data = base64.b64encode(buf.getvalue()).decode()
+    return f"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: pyfile-{i}
+  namespace: team-{i % 50}
+binaryData:
+  function.zip: {data}
+"""
+
+
 def configmap(i):
+    if ZIP:
+        return zipped(i)
     return f"""apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -63,9 +88,19 @@ spec:
 """
 
 
+ZIP = "--zip" in sys.argv[3:]
+
+
 def main():
     n, out = int(sys.argv[1]), sys.argv[2]
-    per_file = 1 if "--split" in sys.argv[3:] else 100
+    flags = sys.argv[3:]
+    per_file = 100
+    if "--split" in flags:
+        per_file = 1
+    if "--per-file" in flags:
+        per_file = int(flags[flags.index("--per-file") + 1])
+    if "--stream" in flags:
+        per_file = n
     os.makedirs(out, exist_ok=True)
     docs = []
     for i in range(n // 2):
@@ -76,9 +111,13 @@ def main():
             with open(os.path.join(out, "object-%06d.yaml" % i), "w") as f:
                 f.write(doc)
         return
-    for start in range(0, len(docs), 100):
-        with open(os.path.join(out, "objects-%06d.yaml" % (start // 100)), "w") as f:
-            f.write("---\n".join(docs[start:start + 100]))
+    if "--stream" in flags:
+        with open(os.path.join(out, "stream.yaml"), "w") as f:
+            f.write("---\n".join(docs))
+        return
+    for start in range(0, len(docs), per_file):
+        with open(os.path.join(out, "objects-%06d.yaml" % (start // per_file)), "w") as f:
+            f.write("---\n".join(docs[start:start + per_file]))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 /// Refs are followed at most this deep (the object's own depth bounds it long before).
 const MAX_DEPTH: usize = 64;
 
-/// Resolve a `$ref` of the bundle (`/api/_definitions.json#/$defs/NAME`) to its schema.
-pub type Resolver<'a> = dyn Fn(&str) -> Option<Value> + 'a;
+/// Resolve a `$ref` of the bundle (`/api/_definitions.json#/$defs/NAME`) to its schema, shared
+/// (a definition is parsed once and never copied).
+pub type Resolver<'a> = dyn Fn(&str) -> Option<std::sync::Arc<Value>> + 'a;
 
 pub fn prune(schema: &Value, instance: &Value, resolve: &Resolver<'_>) -> Value {
     prune_at(schema, &[instance], resolve, 0)

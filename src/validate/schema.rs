@@ -159,45 +159,47 @@ pub type Removed = ((u32, u32), Option<String>);
 
 /// When the bundled schemas stop serving a kind at an `apiVersion`: the first bundled release
 /// without it (after one with it), and the `apiVersion` of the same group that serves the kind
-/// in that release (stable before beta before alpha).
+/// in that release (stable before beta before alpha). Every object asks, so the common answer
+/// (served everywhere, or nowhere) costs a substring search per release index, not a parse of
+/// them all; the index of the removing release is parsed only for a removal.
 pub fn removal_in_bundles(api_version: &str, kind: &str) -> Option<Removed> {
-    static INDEX: OnceLock<HashMap<String, Removed>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| {
-        let bundle = bundle();
-        let versions: Vec<(u32, u32)> = bundle.versions.iter().filter_map(|v| parse_version(v)).collect();
-        let kinds: Vec<std::collections::BTreeSet<&str>> = bundle
-            .versions
-            .iter()
-            .map(|v| {
-                bundle.version(v).map(|b| b.kinds.keys().map(String::as_str).collect()).unwrap_or_default()
-            })
-            .collect();
-        let mut removed = HashMap::new();
-        for (i, present) in kinds.iter().enumerate() {
-            let Some(next) = kinds.get(i + 1) else { break };
-            for key in present.difference(next) {
-                let Some((group_version, kind)) = key.rsplit_once('/') else { continue };
-                if kind.ends_with("List") {
-                    continue;
-                }
-                let group = group_version.rsplit_once('/').map_or("", |(g, _)| g);
-                let rank = |v: &str| {
-                    let version = v.rsplit('/').next().unwrap_or(v);
-                    (!version.contains("alpha"), !version.contains("beta"), version.to_owned())
-                };
-                let replacement = next
-                    .iter()
-                    .filter_map(|k| k.rsplit_once('/'))
-                    .filter(|(gv, k)| *k == kind && gv.rsplit_once('/').map_or("", |(g, _)| g) == group)
-                    .map(|(gv, _)| gv)
-                    .max_by_key(|gv| rank(gv))
-                    .map(str::to_owned);
-                removed.insert((*key).to_owned(), (versions[i + 1], replacement));
-            }
-        }
-        removed
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Removed>>>> = OnceLock::new();
+    let key = format!("{api_version}/{kind}");
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(found) = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key) {
+        return found.clone();
+    }
+    let found = find_removal(&key, kind);
+    cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, found.clone());
+    found
+}
+
+fn find_removal(key: &str, kind: &str) -> Option<Removed> {
+    if kind.ends_with("List") {
+        return None;
+    }
+    let bundle = bundle();
+    // Index lines map `group/version/Kind` keys to schemas; `$defs` names never contain `/`.
+    let needle = format!("\"{key}\":");
+    let present: Vec<bool> =
+        (0..bundle.versions.len()).map(|i| bundle.line(1 + i).contains(&needle)).collect();
+    let gone = present.windows(2).position(|w| w[0] && !w[1])? + 1;
+    let removed_in = parse_version(&bundle.versions[gone])?;
+    let group = key.rsplitn(3, '/').nth(2).unwrap_or("");
+    let rank = |v: &str| {
+        let version = v.rsplit('/').next().unwrap_or(v);
+        (!version.contains("alpha"), !version.contains("beta"), version.to_owned())
+    };
+    let replacement = bundle.version(&bundle.versions[gone]).and_then(|next| {
+        next.kinds
+            .keys()
+            .filter_map(|k| k.rsplit_once('/'))
+            .filter(|(gv, k)| *k == kind && gv.rsplit_once('/').map_or("", |(g, _)| g) == group)
+            .map(|(gv, _)| gv)
+            .max_by_key(|gv| rank(gv))
+            .map(str::to_owned)
     });
-    index.get(&format!("{api_version}/{kind}")).cloned()
+    Some((removed_in, replacement))
 }
 
 /// Outcome of looking up a kind's schema.
@@ -225,9 +227,13 @@ pub struct SchemaSet {
     /// Objects of each kind checked so far (decides pruned or full).
     seen: Mutex<HashMap<String, usize>>,
     /// Parsed `$defs`, shared by the pruning of every object.
-    defs: Mutex<HashMap<String, Value>>,
+    defs: Mutex<HashMap<String, Arc<Value>>>,
+    /// Parsed top-level schemas of kinds, for pruning.
+    kind_schemas: Mutex<HashMap<String, Arc<Value>>>,
     /// A `--schema-dir` schema that could not be read or compiled: a usage error.
     broken: Mutex<Option<String>>,
+    /// Validators of pruned schemas, by the pruned schema's text.
+    pruned: Mutex<HashMap<String, Arc<Validator>>>,
 }
 
 /// The Argo CD kinds fnops writes (Application, ApplicationSet, AppProject), hand-written from
@@ -319,7 +325,9 @@ impl SchemaSet {
             cache: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashMap::new()),
             defs: Mutex::new(HashMap::new()),
+            kind_schemas: Mutex::new(HashMap::new()),
             broken: Mutex::new(None),
+            pruned: Mutex::new(HashMap::new()),
         }
     }
 
@@ -365,19 +373,41 @@ impl SchemaSet {
         let bundle = bundle();
         let version = bundle.version(&self.version)?;
         let Some(&index) = version.kinds.get(key) else { return Some(None) };
-        let schema: Value = bundle.schema(index)?;
-        let resolve = |reference: &str| -> Option<Value> {
+        let schema = {
+            let mut kinds = self.kind_schemas.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match kinds.get(key) {
+                Some(found) => found.clone(),
+                None => {
+                    let parsed = Arc::new(bundle.schema(index)?);
+                    kinds.insert(key.to_owned(), parsed.clone());
+                    parsed
+                }
+            }
+        };
+        let resolve = |reference: &str| -> Option<Arc<Value>> {
             let name = reference.rsplit_once("#/$defs/")?.1;
             let mut defs = self.defs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(found) = defs.get(name) {
                 return Some(found.clone());
             }
-            let parsed: Value = bundle.schema(*version.defs.get(name)?)?;
+            let parsed: Arc<Value> = Arc::new(bundle.schema(*version.defs.get(name)?)?);
             defs.insert(name.to_owned(), parsed.clone());
             Some(parsed)
         };
         let pruned = super::prune::prune(&schema, instance, &resolve);
-        let validator = jsonschema::options().build(&pruned).ok()?;
+        // Objects of one shape (a render's environments, a tree's many ConfigMaps) prune to the
+        // same schema: compile it once.
+        let text = serde_json::to_string(&pruned).ok()?;
+        let cached =
+            self.pruned.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&text).cloned();
+        let validator = match cached {
+            Some(v) => v,
+            None => {
+                let v = Arc::new(jsonschema::options().build(&pruned).ok()?);
+                self.pruned.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(text, v.clone());
+                v
+            }
+        };
         Some(Some(violations(&validator, instance)))
     }
 
