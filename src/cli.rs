@@ -63,6 +63,12 @@ pub enum Command {
     /// The objects a change deploys: the project rendered at a Git revision against the working
     /// tree, object by object (for reviews, in plugin mode too)
     Diff(DiffArgs),
+    /// Run the function locally as its Deployment would, against a private Redis, fed from a
+    /// series or a sample, reloading on save, with its live dashboard (needs fnops-runtime)
+    Dev(DevArgs),
+    /// Sample a live input key into a series (one JSON document per line, each distinct value
+    /// once) that `invoke --series` and `dev --series` replay (needs fnops-runtime)
+    Record(RecordArgs),
     /// What a validation rule checks, why, and how to fix it; all rules without an argument
     Explain {
         /// A rule id, e.g. `subpath-key`
@@ -97,12 +103,57 @@ pub struct InvokeArgs {
     /// A series of inputs, one JSON document per line, called in order with one `context`
     #[arg(long)]
     pub series: Option<PathBuf>,
-    /// Expected outputs, one JSON document per line (`null` for nothing written); exit 1 on a mismatch
-    #[arg(long)]
+    /// Expected outputs, one per line, byte for byte as the runtime writes them (`null` for
+    /// nothing written); exit 1 on a mismatch
+    #[arg(long, conflicts_with = "expect_json")]
     pub expect: Option<PathBuf>,
+    /// Expected outputs compared as JSON values (key order and spacing do not matter)
+    #[arg(long, value_name = "FILE")]
+    pub expect_json: Option<PathBuf>,
     /// Python interpreter for the worker
     #[arg(long, default_value = "python3", env = "PYTHON")]
     pub python: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Directory holding `fnops.yaml`
+    #[arg(default_value = ".")]
+    pub project_dir: PathBuf,
+    /// Environment whose settings to run; default: the first
+    #[arg(long, env = "FNOPS_ENV")]
+    pub env: Option<String>,
+    /// A Redis to use instead of a private `redis-server` (`redis://host:port/db`)
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Feed these inputs (one JSON document per line) into the input key, one per period
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["input", "no_feed"])]
+    pub series: Option<PathBuf>,
+    /// Feed this one input once; default: `function.inputSample`, else the course's sample
+    #[arg(long, value_name = "FILE", conflicts_with = "no_feed")]
+    pub input: Option<PathBuf>,
+    /// Leave the input key alone (a real metrics source writes it)
+    #[arg(long)]
+    pub no_feed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The Redis to read (`redis://host:port/db`); only `GET` is sent
+    #[arg(long, value_name = "URL")]
+    pub redis: String,
+    /// The key to sample
+    #[arg(long, default_value = "metrics")]
+    pub key: String,
+    /// Stop after this long (`30s`, `10m`)
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Stop after this many distinct values
+    #[arg(long, value_name = "N")]
+    pub count: Option<usize>,
+    /// How often to read the key
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub every: String,
 }
 
 #[derive(Debug, Args)]

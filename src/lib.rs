@@ -8,6 +8,7 @@
 
 pub mod cli;
 mod commands;
+pub mod dev;
 pub mod files;
 pub mod finding;
 pub mod git;

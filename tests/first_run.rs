@@ -117,7 +117,45 @@ fn invoke_runs_the_handler_through_the_worker_and_compares_outputs() {
     let mismatch =
         fnops(&repo(), &["invoke", "--series", series, "--expect", expect.to_str().expect("utf-8")]);
     assert_eq!(mismatch.code, 1);
-    assert!(mismatch.stdout.contains("# expected: {\"percent-network-egress\": 0}"), "{}", mismatch.stdout);
+    assert!(
+        mismatch.stdout.contains(
+            "# expected (byte for byte; `--expect-json` compares values): {\"percent-network-egress\": 0}"
+        ),
+        "{}",
+        mismatch.stdout
+    );
+
+    // Bytes, not values: the same outputs with other spacing fail `--expect`, pass `--expect-json`.
+    let respaced: String = String::from_utf8_lossy(&reference.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::to_string(&serde_json::from_str::<serde_json::Value>(l).expect("JSON")).expect("JSON")
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&expect, respaced).expect("write");
+    let bytes = fnops(&repo(), &["invoke", "--series", series, "--expect", expect.to_str().expect("utf-8")]);
+    assert_eq!(bytes.code, 1, "the runtime writes `, ` and `: ` as json.dumps does");
+    let values =
+        fnops(&repo(), &["invoke", "--series", series, "--expect-json", expect.to_str().expect("utf-8")]);
+    assert_eq!(values.code, 0, "{}{}", values.stdout, values.stderr);
+}
+
+/// `invoke` makes the handler checks of `fnops validate`, in the project's own files: the
+/// handout's misspelled key, against the inputs of the run.
+#[test]
+fn invoke_warns_about_keys_the_inputs_never_hold() {
+    let project = project_with(
+        "def handler(input, context):\n    sent = input['net_io_counters_eth0-bytes_sent1']\n    return {'sent': sent}\n",
+    );
+    let out = fnops(project.path(), &["invoke"]);
+    assert!(
+        out.stderr.contains(
+            "warning[input-key-unknown]: h.py:2:18: the handler reads `net_io_counters_eth0-bytes_sent1`"
+        ) && out.stderr.contains("did you mean `net_io_counters_eth0-bytes_sent`?"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

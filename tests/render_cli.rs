@@ -385,3 +385,47 @@ fn argocd_options_render_valid_applications_and_application_sets() {
     assert_eq!(bad.code, 1, "{}", bad.stdout);
     assert!(bad.stdout.contains("projetc"), "{}", bad.stdout);
 }
+
+/// `dashboard:` renders a Service for the runtime's page and an Argo CD link to it; a NodePort
+/// outside the default range is refused with its position.
+#[test]
+fn the_dashboard_gets_a_service_and_an_argocd_link() {
+    let project = common::example_project();
+    let dir = project.path();
+    let base = std::fs::read_to_string(dir.join("fnops.yaml")).expect("read");
+    std::fs::write(
+        dir.join("fnops.yaml"),
+        format!("{base}dashboard: {{service: NodePort, nodePort: 30080}}\n"),
+    )
+    .expect("write");
+    let out = fnops(dir, &["render", "--stdout", "--env", "dev"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let docs = fnops::yaml::parse_stream(&out.stdout, 0, fnops::yaml::Schema::Kubernetes11).expect("YAML");
+    let docs: Vec<serde_json::Value> = docs.iter().map(|d| d.to_json()).collect();
+    let service = docs.iter().find(|d| d["kind"] == "Service").expect("a Service");
+    assert_eq!(service["metadata"]["name"], "serverless-redis-dashboard");
+    assert_eq!(service["spec"]["type"], "NodePort");
+    assert_eq!(service["spec"]["ports"][0]["nodePort"], 30080);
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], "metrics");
+    let app = docs.iter().find(|d| d["kind"] == "Application").expect("an Application");
+    assert_eq!(
+        app["metadata"]["annotations"]["link.argocd.argoproj.io/dashboard"],
+        "http://serverless-redis-dashboard.demo-dev.svc.cluster.local:8080/"
+    );
+    assert_eq!(fnops(dir, &["render"]).code, 0);
+    let check = fnops(dir, &["validate", "deploy", "--strict-warnings"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+
+    std::fs::write(
+        dir.join("fnops.yaml"),
+        format!("{base}dashboard: {{service: NodePort, nodePort: 8080}}\n"),
+    )
+    .expect("write");
+    let bad = fnops(dir, &["render", "--stdout"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("`dashboard.nodePort` 8080 is outside") && bad.stderr.contains("fnops.yaml:"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -92,6 +92,8 @@ pub struct Settings {
     /// worker are capped from it too (see [`Settings::max_payload`]).
     pub max_input: usize,
     pub allow_nan: bool,
+    /// The live dashboard on the HTTP port (`DASHBOARD`, default on).
+    pub dashboard: bool,
     pub state_key: Option<String>,
     /// 0 turns the HTTP endpoints off.
     pub metrics_port: u16,
@@ -274,7 +276,9 @@ impl Settings {
             pyfile,
             handler_timeout,
             max_input,
-            allow_nan: flag("JSON_ALLOW_NAN", get("JSON_ALLOW_NAN"))?,
+            // The course runtime wrote NaN and Infinity (`json.dumps`): so does this one, with a
+            // warning, unless told otherwise (the fnops flavour renders `false`).
+            allow_nan: get("JSON_ALLOW_NAN").map_or(Ok(true), |v| flag("JSON_ALLOW_NAN", Some(v)))?,
             state_key: var("STATE_KEY"),
             metrics_port,
             metrics_addr: var("METRICS_ADDR").unwrap_or_else(|| "0.0.0.0".into()),
@@ -282,6 +286,7 @@ impl Settings {
             requirements: var("NEW_REQUERIMENTS").map(PathBuf::from),
             python: var("PYTHON").unwrap_or_else(|| "python3".into()),
             reload: !matches!(var("RELOAD").as_deref(), Some("false" | "0" | "off" | "no")),
+            dashboard: get("DASHBOARD").map_or(Ok(true), |v| flag("DASHBOARD", Some(v)))?,
         })
     }
 }
@@ -414,7 +419,8 @@ mod tests {
         assert_eq!(s.trigger, Trigger::Poll);
         assert_eq!(s.handler, "handler");
         assert_eq!(s.handler_timeout, Duration::from_secs(60));
-        assert!(!s.allow_nan);
+        assert!(s.allow_nan, "NaN is written as the course runtime wrote it");
+        assert!(!settings(&[("PYFILE_PATH", path), ("JSON_ALLOW_NAN", "false")]).expect("valid").allow_nan);
     }
 
     #[test]

@@ -9,12 +9,14 @@
 pub mod backoff;
 pub mod code;
 pub mod config;
+pub mod dashboard;
 pub mod http;
 pub mod metrics;
 pub mod runner;
 pub mod source;
 pub mod state;
 pub mod tick;
+pub mod tools;
 /// The Python worker, shared with the `fnops` CLI (`fnops invoke`).
 pub use fnops_worker as worker;
 
@@ -30,7 +32,11 @@ use crate::config::Settings;
 pub fn main_entry() -> u8 {
     // Configured by the environment (as the course runtime and a pod are); the only arguments
     // are the conventional ones, so an installed wheel can be checked with `--version`.
-    match std::env::args().nth(1).as_deref() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) = tools::run(&args) {
+        return code;
+    }
+    match args.first().map(String::as_str) {
         None => {}
         Some("--version" | "-V") => {
             println!("fnops-runtime {}", env!("CARGO_PKG_VERSION"));
@@ -68,6 +74,9 @@ pub fn main_entry() -> u8 {
 const HELP: &str = "fnops-runtime: runs a Python handler(input, context) against Redis
 
 Usage: fnops-runtime [--version | --help]
+       fnops-runtime record|feed|watch [--redis URL] [--key KEY] [--every D] [--for D]
+                     [--count N] [--series FILE | --input FILE]
+         (the Redis side of `fnops record` and `fnops dev`)
 
 Configured by environment variables, as ConfigMap `runtime-config` sets them: REDIS_HOST,
 REDIS_PORT (or REDIS_URL), REDIS_INPUT_KEY, REDIS_OUTPUT_KEY, MONITORING_PERIOD, TRIGGER,
@@ -93,15 +102,36 @@ fn init_logging(json: bool) {
     }
 }
 
+/// The host to show in the dashboard's URL: a wildcard address is reachable as localhost.
+fn shown_host(addr: &str) -> &str {
+    match addr {
+        "0.0.0.0" | "::" | "[::]" => "localhost",
+        other => other,
+    }
+}
+
 async fn run(settings: Settings) -> u8 {
     let extra_env = install_requirements(&settings).await;
     let stall_after = settings.period * 2 + settings.handler_timeout + Duration::from_secs(60);
-    let shared = Arc::new(metrics::Shared::new(stall_after));
+    let dashboard = settings.dashboard && settings.metrics_port != 0;
+    let shared = Arc::new(metrics::Shared::new(stall_after, dashboard));
+    if let Some(board) = &shared.board {
+        let board = board.clone();
+        tokio::spawn(async move { board.push_forever().await });
+    }
     if settings.metrics_port != 0 {
         let addr = format!("{}:{}", settings.metrics_addr, settings.metrics_port);
         match tokio::net::TcpListener::bind(&addr).await {
             Ok(listener) => {
-                tracing::info!("serving /healthz, /readyz and /metrics on {addr}");
+                let port = listener.local_addr().map_or(settings.metrics_port, |a| a.port());
+                if dashboard {
+                    tracing::info!(
+                        "serving /healthz, /readyz and /metrics on {addr}; the dashboard is at http://{}:{port}/",
+                        shown_host(&settings.metrics_addr)
+                    );
+                } else {
+                    tracing::info!("serving /healthz, /readyz and /metrics on {addr}");
+                }
                 tokio::spawn(http::serve(listener, shared.clone()));
             }
             Err(e) => {

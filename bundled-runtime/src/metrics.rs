@@ -1,5 +1,6 @@
 //! What `/metrics`, `/healthz` and `/readyz` report, shared between the loop and the server.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,6 +37,8 @@ pub struct Shared {
     redis_ok: AtomicBool,
     /// How long the loop may be silent before `/healthz` fails.
     stall_after: Duration,
+    /// The dashboard, unless `DASHBOARD=false`.
+    pub board: Option<Arc<crate::dashboard::Board>>,
 }
 
 fn now_ms() -> u64 {
@@ -43,7 +46,7 @@ fn now_ms() -> u64 {
 }
 
 impl Shared {
-    pub fn new(stall_after: Duration) -> Shared {
+    pub fn new(stall_after: Duration, dashboard: bool) -> Shared {
         let mut registry = Registry::default();
         let invocations = Family::<OutcomeLabels, Counter>::default();
         let duration = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
@@ -70,6 +73,7 @@ impl Shared {
             worker_ready: AtomicBool::new(false),
             redis_ok: AtomicBool::new(false),
             stall_after,
+            board: dashboard.then(|| Arc::new(crate::dashboard::Board::new())),
         }
     }
 

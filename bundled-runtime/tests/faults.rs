@@ -57,9 +57,10 @@ fn a_raising_handler_keeps_the_last_output_and_the_loop_goes_on() {
 }
 
 #[test]
-fn nan_and_non_json_results_fail_the_tick_unless_allowed() {
+fn nan_is_written_as_the_course_did_by_default_and_refused_in_strict_mode() {
+    // Strict JSON (`JSON_ALLOW_NAN=false`, what the fnops flavour renders): the tick fails.
     let redis = RedisServer::start();
-    let rt = start(&redis, &counting(), &[]);
+    let rt = start(&redis, &counting(), &[("JSON_ALLOW_NAN", "false")]);
     send(&redis, 1, "");
     wait_seq(&redis, 1);
     send(&redis, 2, "nan");
@@ -69,12 +70,17 @@ fn nan_and_non_json_results_fail_the_tick_unless_allowed() {
     assert_eq!(output(&redis)["seq"], 1);
     drop(rt);
 
+    // The default is the course runtime's: written, with one warning.
     let redis = RedisServer::start();
-    let _rt = start(&redis, &counting(), &[("JSON_ALLOW_NAN", "true")]);
+    let rt = start(&redis, &counting(), &[]);
     send(&redis, 1, "nan");
     wait_until(LONG, "NaN written as the course runtime wrote it", || {
         redis.get("out").as_deref() == Some("{\"n\": 1, \"x\": NaN}")
     });
+    rt.wait_log("the output holds NaN or Infinity", LONG);
+    // A set is not JSON in either mode.
+    send(&redis, 2, "set");
+    rt.wait_log("Object of type set is not JSON serializable", LONG);
 }
 
 #[test]
@@ -544,4 +550,31 @@ fn huge_and_deeply_nested_inputs_fail_one_tick_each() {
     wait_until(LONG, "the bad bytes reported", || rt.log().matches("input is not JSON").count() >= 2);
     send(&redis, 3, "");
     assert_eq!(wait_seq(&redis, 3), 3);
+}
+
+/// An error that repeats is logged in full once, then as one line pointing back at it, and
+/// summed up when it stops; the traceback names the handler's file and line, never the worker.
+#[test]
+fn a_repeating_error_is_logged_once_then_pointed_at_and_summed_up() {
+    let redis = RedisServer::start();
+    let mut env = base_env(&redis, &counting());
+    env.push(("TRIGGER", "poll".into()));
+    env.push(("MONITORING_PERIOD", "0.05".into()));
+    let rt = Runtime::start(&env);
+    rt.wait_log("worker ready", LONG);
+    send(&redis, 1, "raise");
+    rt.wait_log("handler raised the same error as tick", LONG);
+    wait_until(LONG, "ten more ticks of the same error", || {
+        rt.log().matches("the same error as tick").count() >= 10
+    });
+    send(&redis, 2, "");
+    rt.wait_log("ticks in a row", LONG);
+    let log = rt.log();
+    assert_eq!(log.matches("Traceback").count(), 1, "one traceback for the whole run of errors:\n{log}");
+    assert!(log.contains("counting.py\", line"), "the handler's own file and line:\n{log}");
+    assert!(!log.contains("<string>") && !log.contains("worker.py"), "no frame of the worker:\n{log}");
+    assert!(log.contains("; the handler succeeds again"), "{log}");
+    let lines = log.lines().filter(|l| l.contains("handler raised")).count();
+    let ticks = log.matches("the same error as tick").count() + 1;
+    assert_eq!(lines, ticks, "one line per tick");
 }

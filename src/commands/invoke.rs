@@ -8,9 +8,10 @@ use fnops_worker::{InitConfig, Reply, Request, Spawn, Worker};
 
 use super::{CommandError, write_stdout};
 use crate::cli::InvokeArgs;
+use crate::project::model::Flavor;
 use crate::project::{FunctionSource, load};
+use crate::validate::python::{COURSE_SAMPLE, InputKeys, Libraries, ModuleSource, analyze_program};
 
-use crate::validate::python::COURSE_SAMPLE;
 /// `context.env` that grew on each of this many calls, at least doubling over them, to more
 /// than [`GROWTH_MIN_BYTES`], is reported: a window that fills up stops; this does not.
 const GROWTH_WARNING: usize = 5;
@@ -70,25 +71,119 @@ pub(crate) fn run(args: &InvokeArgs) -> Result<(), CommandError> {
         Ok(i) => i,
         Err(e) => return Err(CommandError::fatal(e)),
     };
-    let expected = match &args.expect {
+    let (expect_file, compare) = match (&args.expect, &args.expect_json) {
+        (Some(p), _) => (Some(p), Compare::Bytes),
+        (None, Some(p)) => (Some(p), Compare::Json),
+        (None, None) => (None, Compare::Bytes),
+    };
+    let expected = match expect_file {
         Some(p) => match fs_err::read_to_string(p) {
             Ok(t) => Some(t.lines().map(str::to_owned).collect::<Vec<_>>()),
             Err(e) => return Err(CommandError::fatal(e)),
         },
         None => None,
     };
+    // The checks `fnops validate` makes of the code, against the inputs of this run.
+    for warning in handler_checks(&env.source, &env.project.function.handler, &inputs) {
+        eprintln!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return Err(CommandError::fatal(e)),
     };
-    let init = init_config(&env.source, &env.project.function.handler);
-    runtime.block_on(invoke(&init, &inputs, expected.as_deref(), &args.python))
+    let mut init = init_config(&env.source, &env.project.function.handler);
+    // As the rendered Deployment runs it: the course flavour writes NaN as the course runtime
+    // did; the fnops flavour is strict unless `runtime.strictJson: false`.
+    init.allow_nan = env.project.runtime.flavor == Flavor::Course || !env.project.runtime.strict_json;
+    let expected = expected.as_deref().map(|e| (e, compare));
+    runtime.block_on(invoke(&init, &inputs, expected, &args.python))
+}
+
+/// How `--expect` compares outputs.
+#[derive(Clone, Copy)]
+enum Compare {
+    /// The exact bytes the runtime would write.
+    Bytes,
+    /// JSON values (`--expect-json`).
+    Json,
+}
+
+/// `input-key-unknown` and `handler-import` on the project's own Python files, located in
+/// them, the keys checked against this run's inputs.
+fn handler_checks(source: &FunctionSource, handler: &str, inputs: &[String]) -> Vec<String> {
+    let mut union = serde_json::Map::new();
+    for input in inputs {
+        if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str::<serde_json::Value>(input) {
+            union.extend(doc);
+        }
+    }
+    let Some(keys) = InputKeys::from_json(&serde_json::Value::Object(union), "the inputs of this run") else {
+        return Vec::new();
+    };
+    // (path shown, dotted module name, is a package, text)
+    let mut files: Vec<(String, String, bool, String)> = Vec::new();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let shown = |p: &std::path::Path| crate::paths::relative_to(p, &cwd);
+    let (entry_module, function) = match source {
+        FunctionSource::File { path, text } => {
+            files.push((shown(path), "usermodule".into(), false, text.clone()));
+            let function = handler.strip_prefix("usermodule.").unwrap_or(handler);
+            (Some(0), function.rsplit('.').next().unwrap_or(function).to_owned())
+        }
+        FunctionSource::Dir { path } => {
+            let base = path.parent().unwrap_or(path);
+            for entry in walkdir::WalkDir::new(path).sort_by_file_name().into_iter().flatten() {
+                let p = entry.path();
+                if p.extension().is_none_or(|e| e != "py") || !entry.file_type().is_file() {
+                    continue;
+                }
+                let Ok(text) = crate::files::read(p, Some(base), 1 << 20)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                else {
+                    continue;
+                };
+                let rel = p.strip_prefix(base).unwrap_or(p).with_extension("");
+                let mut dotted: Vec<String> =
+                    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                let package = dotted.last().is_some_and(|l| l == "__init__");
+                if package {
+                    dotted.pop();
+                }
+                files.push((shown(p), dotted.join("."), package, text));
+            }
+            let (module, function) = handler.rsplit_once('.').unwrap_or(("", handler));
+            (files.iter().position(|f| f.1 == module), function.to_owned())
+        }
+    };
+    let modules: Vec<ModuleSource<'_>> = files
+        .iter()
+        .map(|(_, name, package, text)| ModuleSource { name: name.clone(), package: *package, text })
+        .collect();
+    let analysis = analyze_program(&modules, entry_module.map(|m| (m, function.as_str())));
+    let mut out = Vec::new();
+    for read in analysis.keys.iter().filter(|r| !keys.knows(r)) {
+        let hint = keys.closest(&read.key).map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default();
+        out.push(format!(
+            "warning[input-key-unknown]: {}:{}:{}: the handler reads `{}`, which the inputs of this run never hold{hint}",
+            files[read.module].0, read.at.line, read.at.col, read.key
+        ));
+    }
+    let (requirements, elsewhere) = (Default::default(), Default::default());
+    let libraries = Libraries { requirements: &requirements, elsewhere: &elsewhere };
+    for missing in libraries.unresolved(&analysis.imports) {
+        let import = missing.import;
+        out.push(format!(
+            "warning[handler-import]: {}:{}:{}: `{}` cannot be imported in the runtime image: {}",
+            files[import.module].0, import.at.line, import.at.col, import.written, missing.why
+        ));
+    }
+    out
 }
 
 async fn invoke(
     init: &InitConfig,
     inputs: &[String],
-    expected: Option<&[String]>,
+    expected: Option<(&[String], Compare)>,
     python: &str,
 ) -> Result<(), CommandError> {
     let timeout = Duration::from_secs(600);
@@ -146,11 +241,21 @@ async fn invoke(
                 ));
             }
         }
-        if let Some(exp) = expected.and_then(|e| e.get(i)) {
+        if let Some((lines, compare)) = expected
+            && let Some(exp) = lines.get(i)
+        {
             let got = output.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
-            if !same_json(&got, exp) {
+            let same = match compare {
+                Compare::Bytes => got == exp.as_str(),
+                Compare::Json => same_json(&got, exp),
+            };
+            if !same {
                 failures += 1;
-                report.push_str(&format!("  # expected: {exp}\n"));
+                let how = match compare {
+                    Compare::Bytes => " (byte for byte; `--expect-json` compares values)",
+                    Compare::Json => "",
+                };
+                report.push_str(&format!("  # expected{how}: {exp}\n"));
             }
         }
     }

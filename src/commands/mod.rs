@@ -2,6 +2,7 @@
 //! carries its exit code and its message; [`run`] prints the message and maps the code.
 
 mod argocd;
+mod dev;
 mod diff;
 mod explain;
 mod init;
@@ -65,6 +66,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Init(args) => init::run(&args),
         Command::Invoke(args) => invoke::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Dev(args) => dev::run(&args),
+        Command::Record(args) => dev::record(&args),
         Command::Explain { rule } => explain::run(rule.as_deref()),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

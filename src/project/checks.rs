@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::model::{Flavor, Project, Trigger};
+use super::model::{Flavor, Project, ServiceType, Trigger};
 use super::source::{self, FunctionSource};
 use crate::finding::{Finding, Rule, Sources};
 use crate::k8s_names;
@@ -98,6 +98,31 @@ pub fn check_project(
         && argo.repo_url.trim().is_empty()
     {
         cx.report(Rule::InvalidValue, "argocd.repoURL", "`argocd.repoURL` must not be empty".into(), None);
+    }
+    if let Some(dashboard) = &p.dashboard {
+        if p.runtime.flavor == Flavor::Course {
+            cx.report(
+                Rule::InvalidValue,
+                "dashboard",
+                "the dashboard is served by fnops-runtime: the `course` flavour has none".into(),
+                Some("remove `dashboard`, or use the `fnops` flavour"),
+            );
+        }
+        match (dashboard.service, dashboard.node_port) {
+            (ServiceType::NodePort, Some(port)) if !(30000..=32767).contains(&port) => cx.report(
+                Rule::InvalidValue,
+                "dashboard.nodePort",
+                format!("`dashboard.nodePort` {port} is outside the default NodePort range 30000 to 32767"),
+                Some("pick a port in the range, or leave it out to get one"),
+            ),
+            (ServiceType::ClusterIP, Some(_)) => cx.report(
+                Rule::InvalidValue,
+                "dashboard.nodePort",
+                "`dashboard.nodePort` needs `service: NodePort`".into(),
+                None,
+            ),
+            _ => {}
+        }
     }
     if p.runtime.handler_timeout.is_some_and(|t| t.0.is_zero()) {
         cx.report(

@@ -46,6 +46,9 @@ pub struct Project {
     pub resources: Resources,
     #[serde(default)]
     pub security_context: SecurityContext,
+    /// A Service for the runtime's live dashboard (fnops flavour), and an Argo CD link to it.
+    #[serde(default)]
+    pub dashboard: Option<Dashboard>,
     /// ArgoCD Applications, one per environment. Left out, no Application is rendered.
     #[serde(default)]
     pub argocd: Option<ArgoCd>,
@@ -168,9 +171,14 @@ pub struct Runtime {
     /// A handler call running longer is killed (the worker restarts, state is kept).
     #[serde(default)]
     pub handler_timeout: Option<Period>,
-    /// Port of `/healthz`, `/readyz` and `/metrics` (fnops flavour).
+    /// Port of `/healthz`, `/readyz`, `/metrics` and the dashboard (fnops flavour).
     #[serde(default = "default_metrics_port")]
     pub metrics_port: u16,
+    /// Refuse outputs holding NaN or Infinity (strict JSON, what JSON readers other than
+    /// Python's accept). The runtime's own default is the course's (write them, warn once); the
+    /// fnops flavour renders strict JSON unless this is `false`.
+    #[serde(default = "yes")]
+    pub strict_json: bool,
 }
 
 fn default_metrics_port() -> u16 {
@@ -185,6 +193,7 @@ impl Default for Runtime {
             image_pull_policy: None,
             handler_timeout: None,
             metrics_port: default_metrics_port(),
+            strict_json: true,
         }
     }
 }
@@ -356,6 +365,29 @@ fn yes() -> bool {
 }
 fn default_uid() -> u32 {
     10001
+}
+
+/// The Service in front of the runtime's dashboard (served on `runtime.metricsPort`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Dashboard {
+    /// `ClusterIP` (reach it with `kubectl port-forward`) or `NodePort`.
+    #[serde(default)]
+    pub service: ServiceType,
+    /// The node port of a `NodePort` Service (30000 to 32767); default: one the cluster picks.
+    #[serde(default)]
+    pub node_port: Option<u16>,
+    /// The address people open, for the Application's Argo CD link; default: the Service's
+    /// address inside the cluster.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ServiceType {
+    #[default]
+    ClusterIP,
+    NodePort,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

@@ -5,7 +5,7 @@
 //! [`RenderedFile`]s (path relative to the output directory, text, parsed object) to validation
 //! and to the writer.
 
-mod package;
+pub(crate) mod package;
 mod templates;
 mod values;
 

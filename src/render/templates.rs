@@ -16,6 +16,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("configmap-pyfile.yaml.j2", include_str!("../../templates/configmap-pyfile.yaml.j2")),
     ("configmap-runtime-config.yaml.j2", include_str!("../../templates/configmap-runtime-config.yaml.j2")),
     ("deployment.yaml.j2", include_str!("../../templates/deployment.yaml.j2")),
+    ("service-dashboard.yaml.j2", include_str!("../../templates/service-dashboard.yaml.j2")),
 ];
 
 /// Template instructions one render may run.

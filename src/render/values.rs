@@ -68,6 +68,15 @@ pub fn context(env: &EnvProject, root: &Path, source_path: &str) -> Result<Map<S
         }
     }
 
+    let dashboard = p.dashboard.as_ref().filter(|_| !course).map(|d| {
+        let service = format!("{}-dashboard", p.name);
+        // Inside the cluster, unless the project says where people open it.
+        let url = d.url.clone().unwrap_or_else(|| match &p.namespace {
+            Some(ns) => format!("http://{service}.{ns}.svc.cluster.local:{}/", p.runtime.metrics_port),
+            None => format!("http://{service}:{}/", p.runtime.metrics_port),
+        });
+        json!({"name": service, "type": d.service, "nodePort": d.node_port, "url": url})
+    });
     let argocd =
         p.argocd.as_ref().map(|a| serde_json::to_value(a).unwrap_or(Value::Null)).unwrap_or(Value::Null);
     let ctx = json!({
@@ -96,6 +105,8 @@ pub fn context(env: &EnvProject, root: &Path, source_path: &str) -> Result<Map<S
         "handler": p.function.handler,
         "handlerTimeout": p.runtime.handler_timeout.map(|t| t.seconds_text()),
         "metricsPort": p.runtime.metrics_port,
+        "strictJson": p.runtime.strict_json,
+        "dashboard": dashboard,
         "code": code,
         "argocd": argocd,
         "sourcePath": source_path,

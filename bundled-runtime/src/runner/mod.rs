@@ -283,6 +283,9 @@ impl<S: Source, P: Spawner> Runner<S, P> {
         match self.source.set(&key, &output).await {
             Ok(()) => {
                 self.report.redis_up(self.tick);
+                if let Some(board) = &self.report.shared.board {
+                    board.output(&output);
+                }
                 Outcome::Written
             }
             Err(e) => {

@@ -56,6 +56,11 @@ impl Reporter {
     /// Count a tick's outcome and log what a person needs to know about it.
     pub fn outcome(&mut self, tick: u64, outcome: &Outcome, handler_timeout: std::time::Duration) {
         self.shared.outcome(outcome);
+        if let Some(board) = &self.shared.board
+            && !matches!(outcome, Outcome::Empty | Outcome::Unchanged)
+        {
+            board.tick(tick, matches!(outcome, Outcome::Failed(_)));
+        }
         if !matches!(outcome, Outcome::Failed(Failure::Handler { .. })) {
             self.end_repeat(matches!(outcome, Outcome::Written | Outcome::NotWritten));
         }
@@ -107,6 +112,9 @@ impl Reporter {
 
     /// A handler error: in full the first time, then one line that points back at it.
     fn handler_error(&mut self, tick: u64, error: &str, traceback: &str) {
+        if let Some(board) = &self.shared.board {
+            board.error(tick, error, traceback);
+        }
         let digest = digest(format!("{error}\0{traceback}").as_bytes());
         if let Some(r) = self.repeated.as_mut().filter(|r| r.digest == digest) {
             r.count += 1;

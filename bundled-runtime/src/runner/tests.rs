@@ -208,7 +208,7 @@ fn rig(
     let memory = Memory::default();
     let script: Script = Rc::new(RefCell::new(script));
     let spawner = FakeSpawner { script, spawned: Rc::default(), failing: Rc::default(), log: Rc::default() };
-    let shared = Arc::new(Shared::new(Duration::from_secs(600)));
+    let shared = Arc::new(Shared::new(Duration::from_secs(600), true));
     let (stop, shutdown) = watch::channel(false);
     let init = crate::code::prepare(&settings).expect("prepare").init;
     let runner = {
