@@ -30,6 +30,10 @@ pub struct Finding {
     /// their context files only when they are about the named files' ConfigMaps.
     #[serde(skip)]
     pub refers_to: Option<String>,
+    /// The source line the finding points at, captured when the file's text is dropped before
+    /// the report is written (a streamed run); reports otherwise read it from the sources.
+    #[serde(skip)]
+    pub snippet: Option<String>,
 }
 
 impl Finding {
@@ -46,6 +50,7 @@ impl Finding {
             message: message.into(),
             hint: None,
             refers_to: None,
+            snippet: None,
         }
     }
 

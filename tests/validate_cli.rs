@@ -447,11 +447,19 @@ fn argocd_kinds_have_bundled_schemas() {
     );
 }
 
-/// Big trees are validated file by file (`validate_streamed`) instead of parsed all at once.
+/// Big trees are validated file by file (an index pass, then a check pass that streams the
+/// reports) instead of parsed all at once.
 /// Forcing that path on the fixtures must not change a byte of the report or the summary.
 #[test]
 fn streamed_validation_reports_exactly_what_in_memory_validation_does() {
     for dir in ["tests/fixtures", "deploy", "examples"] {
+        for format in ["text", "sarif", "junit", "gitlab", "github"] {
+            let args = ["validate", dir, "--format", format];
+            let whole = fnops(&repo(), &args);
+            let streamed = fnops_env(&repo(), &args, &[("FNOPS_STREAM_FROM_BYTES", "0")]);
+            assert_eq!((whole.code, &whole.stderr), (streamed.code, &streamed.stderr), "{dir} {format}");
+            assert!(whole.stdout == streamed.stdout, "{dir} {format}: the streamed report differs");
+        }
         let args = ["validate", dir, "--format", "json"];
         let whole = fnops(&repo(), &args);
         let streamed = fnops_env(&repo(), &args, &[("FNOPS_STREAM_FROM_BYTES", "0")]);

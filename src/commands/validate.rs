@@ -12,11 +12,11 @@ use crate::pipeline::{self, PipelineError};
 use crate::project::PROJECT_FILE;
 use crate::report::{self, Format};
 use crate::validate::python::InputKeys;
-use crate::validate::{Doc, Options, SchemaSet, validate, validate_streamed};
+use crate::validate::{Doc, Options, SchemaSet, validate};
 use crate::yaml::Loc;
 
 /// From this much manifest text on, parsed objects are not all kept: see
-/// [`validate_streamed`]. `FNOPS_STREAM_FROM_BYTES` overrides it (tests set 0).
+/// [`streamed`]. `FNOPS_STREAM_FROM_BYTES` overrides it (tests set 0).
 const STREAM_FROM_BYTES: usize = 32 << 20;
 
 fn stream_from_bytes() -> usize {
@@ -106,9 +106,6 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
     let context = manifest::siblings(&explicit).map_err(CommandError::fatal)?;
     let context_names: BTreeSet<String> = context.iter().map(|t| paths::display(&t.path)).collect();
     let all: Vec<Target> = walked.targets.iter().chain(context.iter()).cloned().collect();
-    let read = manifest::read_all(&all, &mut run.sources).map_err(CommandError::fatal)?;
-    run.files.extend(walked.targets.iter().map(|t| paths::display(&t.path)));
-    run.findings.extend(read.findings);
     let input_keys = match &args.input_sample {
         Some(path) => Some(InputKeys::read(path).map_err(CommandError::fatal)?),
         None => None,
@@ -121,20 +118,39 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
         target: version.target,
     };
     let list_objects = reports.iter().any(|(f, _)| *f == Format::Junit);
-    let bytes: usize = read.ids.iter().map(|&id| run.sources.text(id).len()).sum();
-    if bytes >= stream_from_bytes() {
-        // Too big to hold parsed: index, then check file by file (each file parsed twice).
-        let (found, objects, listed) = validate_streamed(
-            &read.ids,
-            &run.sources,
-            &opts,
-            |id| manifest::parse_file(id, &run.sources),
-            list_objects,
+    // A big tree of files (not stdin, no project) is checked file by file: see `streamed`.
+    let on_disk: u64 = all.iter().map(|t| fs_err::metadata(&t.path).map_or(0, |m| m.len())).sum();
+    let stdin = all.iter().any(|t| t.path.as_os_str() == "-");
+    if !stdin && run.files.is_empty() && run.findings.is_empty() && on_disk >= stream_from_bytes() as u64 {
+        let context_len = context.len();
+        let plan = Plan {
+            args,
+            reports: &reports,
+            walked: &walked,
+            all,
+            context_names,
+            explicit,
+            opts,
+            schemas: &schemas,
+        };
+        let (errors, warnings, objects, files) = streamed(plan)?;
+        return conclude(
+            args,
+            Summary {
+                errors,
+                warnings,
+                objects,
+                files,
+                context: context_len,
+                walked: &walked,
+                version: schemas.version(),
+            },
         );
-        run.findings.extend(found);
-        run.objects += objects;
-        run.listed.extend(listed.into_iter().map(|(file, id)| (run.sources.display(file), id)));
-    } else {
+    }
+    let read = manifest::read_all(&all, &mut run.sources).map_err(CommandError::fatal)?;
+    run.files.extend(walked.targets.iter().map(|t| paths::display(&t.path)));
+    run.findings.extend(read.findings);
+    {
         let (nodes, syntax) = manifest::parse_all(&read.ids, &run.sources);
         run.findings.extend(syntax);
         let docs: Vec<Doc<'_>> = nodes.iter().map(|node| Doc { node }).collect();
@@ -170,20 +186,135 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
     }
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = findings.len() - errors;
-    let files = checked.files;
+    let summary = Summary {
+        errors,
+        warnings,
+        objects,
+        files: checked.files.len(),
+        context: context.len(),
+        walked: &walked,
+        version: schemas.version(),
+    };
+    conclude(args, summary)
+}
+
+/// What a run found, for the last line and the exit code.
+struct Summary<'a> {
+    errors: usize,
+    warnings: usize,
+    objects: usize,
+    files: usize,
+    context: usize,
+    walked: &'a manifest::Walked,
+    version: &'a str,
+}
+
+fn conclude(args: &ValidateArgs, s: Summary<'_>) -> Result<(), CommandError> {
     let with_context =
-        if context.is_empty() { String::new() } else { format!(" (with {} for context)", context.len()) };
-    let skipped = walked.skipped_summary().map(|s| format!("; skipped {s}")).unwrap_or_default();
+        if s.context == 0 { String::new() } else { format!(" (with {} for context)", s.context) };
+    let skipped = s.walked.skipped_summary().map(|x| format!("; skipped {x}")).unwrap_or_default();
     eprintln!(
-        "checked {objects} documents in {} files{with_context} against Kubernetes {}: {errors} errors, {warnings} warnings{skipped}",
-        files.len(),
-        schemas.version()
+        "checked {} documents in {} files{with_context} against Kubernetes {}: {} errors, {} warnings{skipped}",
+        s.objects, s.files, s.version, s.errors, s.warnings
     );
-    if errors > 0 || (args.strict_warnings && warnings > 0) {
+    if s.errors > 0 || (args.strict_warnings && s.warnings > 0) {
         Err(CommandError::invalid(None))
     } else {
         Ok(())
     }
+}
+
+/// Everything a streamed run needs.
+struct Plan<'a> {
+    args: &'a ValidateArgs,
+    reports: &'a [(Format, Option<PathBuf>)],
+    walked: &'a manifest::Walked,
+    all: Vec<Target>,
+    context_names: BTreeSet<String>,
+    explicit: Vec<Target>,
+    opts: Options<'a>,
+    schemas: &'a SchemaSet,
+}
+
+/// A big tree, file by file, in bounded memory: an index pass (each file read, parsed, indexed,
+/// dropped), then a check pass (each file read again, checked, its findings handed to the report
+/// writers with their snippets, dropped). Memory holds the index and a few files, not the tree;
+/// the reports are the ones the in-memory run writes (a test compares them). Returns errors,
+/// warnings, objects and files.
+fn streamed(plan: Plan<'_>) -> Result<(usize, usize, usize, usize), CommandError> {
+    let Plan { args, reports, walked, mut all, context_names, explicit, opts, schemas } = plan;
+    // Files in the order reports sort them, so file-by-file output is the sorted output.
+    all.sort_by_cached_key(|t| paths::display(&t.path));
+    all.dedup_by(|a, b| a.path == b.path);
+    let read = |i: usize| -> Result<crate::validate::FileText, String> {
+        let t = &all[i];
+        Ok(crate::validate::FileText {
+            display: paths::display(&t.path),
+            bytes: crate::files::read(&t.path, t.root.as_deref(), manifest::MAX_FILE_BYTES)
+                .map_err(|e| e.to_string())?,
+        })
+    };
+    let (set, configmaps) = crate::validate::index_files(all.len(), read).map_err(CommandError::fatal)?;
+    let named: BTreeSet<String> = {
+        let named_paths: BTreeSet<&Path> = explicit.iter().map(|t| t.path.as_path()).collect();
+        all.iter()
+            .zip(&configmaps)
+            .filter(|(t, _)| named_paths.contains(t.path.as_path()))
+            .flat_map(|(_, c)| c.iter().cloned())
+            .collect()
+    };
+    let mut out = report::stream::Streamed::open(reports).map_err(CommandError::fatal)?;
+    // Refused entries of the walk are reported at their place in the order.
+    let mut refused: Vec<(String, String)> = walked.refused.clone();
+    refused.sort();
+    let mut refused = refused.into_iter().peekable();
+    let (mut errors, mut warnings, mut objects, mut files) = (0, 0, 0, 0);
+    let mut tally = |findings: &[Finding]| {
+        let e = findings.iter().filter(|f| f.severity == Severity::Error).count();
+        errors += e;
+        warnings += findings.len() - e;
+    };
+    let refused_finding = |path: &str, why: &str| {
+        let mut sources = Sources::default();
+        let id = sources.add(path.to_owned(), String::new());
+        Finding::new(Rule::FileRefused, &sources, Loc { file: id, line: 1, col: 1, len: 1 }, why.to_owned())
+    };
+    let ignored = |f: &Finding| args.ignore.iter().any(|r| r == f.rule.id());
+    crate::validate::check_files(all.len(), read, &set, &opts, |_, mut file| {
+        while let Some((path, why)) = refused.next_if(|(p, _)| *p < file.display) {
+            let found: Vec<Finding> =
+                std::iter::once(refused_finding(&path, &why)).filter(|f| !ignored(f)).collect();
+            tally(&found);
+            out.file(&found, Vec::new())?;
+        }
+        objects += file.objects.len();
+        let context = context_names.contains(&file.display);
+        if context {
+            file.findings.retain(|f| f.refers_to.as_ref().is_some_and(|cm| named.contains(cm)));
+        } else {
+            files += 1;
+            out.checked_file(file.display.clone());
+        }
+        tally(&file.findings);
+        let listed: Vec<(String, String)> = if context {
+            Vec::new()
+        } else {
+            file.objects.into_iter().map(|id| (file.display.clone(), id)).collect()
+        };
+        out.file(&file.findings, listed)
+    })
+    .map_err(CommandError::fatal)?;
+    for (path, why) in refused {
+        let found: Vec<Finding> =
+            std::iter::once(refused_finding(&path, &why)).filter(|f| !ignored(f)).collect();
+        tally(&found);
+        out.file(&found, Vec::new()).map_err(CommandError::fatal)?;
+    }
+    if let Some(broken) = schemas.broken() {
+        return Err(CommandError::fatal(broken));
+    }
+    out.finish().map_err(CommandError::fatal)?;
+    Ok((errors, warnings, objects, files))
 }
 
 /// The names of the ConfigMaps the named files hold.

@@ -8,23 +8,37 @@ use sha2::{Digest, Sha256};
 
 use crate::finding::Finding;
 
-/// One fingerprint per finding, in order: 32 hex digits, distinct within a report.
+/// Fingerprints handed out one finding at a time; the ranks are per file, so a streamed run
+/// forgets a file's once it moves on.
+#[derive(Default)]
+pub struct Fingerprints {
+    file: String,
+    seen: HashMap<(&'static str, String), usize>,
+}
+
+impl Fingerprints {
+    pub fn next(&mut self, f: &Finding) -> String {
+        if self.file != f.file {
+            self.file.clone_from(&f.file);
+            self.seen.clear();
+        }
+        let object = f.object.as_deref().unwrap_or("");
+        let rank = self.seen.entry((f.rule.id(), object.to_owned())).or_default();
+        *rank += 1;
+        let mut hash = Sha256::new();
+        for part in [f.rule.id(), object, f.file.as_str(), &rank.to_string()] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        hash.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// One fingerprint per finding, in order: 32 hex digits, distinct within a report (findings
+/// come sorted by file).
 pub fn fingerprints(findings: &[Finding]) -> Vec<String> {
-    let mut seen: HashMap<(&str, &str, &str), usize> = HashMap::new();
-    findings
-        .iter()
-        .map(|f| {
-            let object = f.object.as_deref().unwrap_or("");
-            let rank = seen.entry((f.rule.id(), object, f.file.as_str())).or_default();
-            *rank += 1;
-            let mut hash = Sha256::new();
-            for part in [f.rule.id(), object, f.file.as_str(), &rank.to_string()] {
-                hash.update(part.as_bytes());
-                hash.update([0]);
-            }
-            hash.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
-        })
-        .collect()
+    let mut prints = Fingerprints::default();
+    findings.iter().map(|f| prints.next(f)).collect()
 }
 
 #[cfg(test)]

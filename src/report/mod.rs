@@ -6,7 +6,8 @@ mod github;
 mod gitlab;
 mod junit;
 mod sarif;
-mod text;
+pub mod stream;
+pub mod text;
 
 pub use text::render_text;
 

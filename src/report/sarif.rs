@@ -12,7 +12,8 @@ use crate::finding::{Finding, Severity};
 /// upload the full tree's report under it, so absent alerts mean fixed ones.
 const CATEGORY: &str = "fnops/validate/";
 
-pub fn render(findings: &[Finding]) -> String {
+/// The document around the results (`results` empty).
+pub fn document(results: Vec<serde_json::Value>) -> serde_json::Value {
     let rules: Vec<serde_json::Value> = Rule::ALL
         .iter()
         .map(|r| {
@@ -26,39 +27,7 @@ pub fn render(findings: &[Finding]) -> String {
             })
         })
         .collect();
-    let results: Vec<serde_json::Value> = findings
-        .iter()
-        .zip(fingerprints(findings))
-        .map(|(f, fingerprint)| {
-            let mut text = f.message.clone();
-            if let Some(hint) = &f.hint {
-                text.push_str(&format!(" (hint: {hint})"));
-            }
-            let mut result = json!({
-                "ruleId": f.rule,
-                "level": level(f.severity),
-                "message": {"text": text},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": f.file},
-                        "region": {"startLine": f.line.max(1), "startColumn": f.column.max(1)},
-                    }
-                }],
-                // Rule, object and file: stable when the object moves.
-                "partialFingerprints": {"fnopsFinding/v1": fingerprint},
-            });
-            if let (Some(obj), Some(map)) = (&f.object, result.as_object_mut()) {
-                map.insert("properties".into(), json!({"object": obj}));
-            }
-            if let Some(index) = Rule::ALL.iter().position(|r| *r == f.rule)
-                && let Some(map) = result.as_object_mut()
-            {
-                map.insert("ruleIndex".into(), json!(index));
-            }
-            result
-        })
-        .collect();
-    let doc = json!({
+    json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -71,8 +40,42 @@ pub fn render(findings: &[Finding]) -> String {
             "automationDetails": {"id": CATEGORY},
             "results": results,
         }],
+    })
+}
+
+/// One result.
+pub fn result(f: &Finding, fingerprint: String) -> serde_json::Value {
+    let mut text = f.message.clone();
+    if let Some(hint) = &f.hint {
+        text.push_str(&format!(" (hint: {hint})"));
+    }
+    let mut result = json!({
+        "ruleId": f.rule,
+        "level": level(f.severity),
+        "message": {"text": text},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {"uri": f.file},
+                "region": {"startLine": f.line.max(1), "startColumn": f.column.max(1)},
+            }
+        }],
+        // Rule, object and file: stable when the object moves.
+        "partialFingerprints": {"fnopsFinding/v1": fingerprint},
     });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    if let (Some(obj), Some(map)) = (&f.object, result.as_object_mut()) {
+        map.insert("properties".into(), json!({"object": obj}));
+    }
+    if let Some(index) = Rule::ALL.iter().position(|r| *r == f.rule)
+        && let Some(map) = result.as_object_mut()
+    {
+        map.insert("ruleIndex".into(), json!(index));
+    }
+    result
+}
+
+pub fn render(findings: &[Finding]) -> String {
+    let results = findings.iter().zip(fingerprints(findings)).map(|(f, fp)| result(f, fp)).collect();
+    let mut text = serde_json::to_string_pretty(&document(results)).unwrap_or_default();
     text.push('\n');
     text
 }

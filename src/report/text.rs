@@ -25,55 +25,94 @@ fn likeness(f: &Finding) -> (crate::finding::Rule, String) {
     (f.rule, masked)
 }
 
+/// A group of like findings: the first ones in full (up to [`SHOWN_IN_FULL`] + 1), how many
+/// there are, and in how many files.
+struct Group {
+    shown: Vec<Finding>,
+    count: usize,
+    files: std::collections::HashSet<String>,
+}
+
+/// The text report, built finding by finding (a streamed run feeds it file by file; it keeps
+/// the groups, not every finding).
+#[derive(Default)]
+pub struct TextReport {
+    groups: Vec<Group>,
+    index: std::collections::HashMap<(crate::finding::Rule, String), usize>,
+    per_rule: std::collections::BTreeMap<(Severity, &'static str), usize>,
+    errors: usize,
+    total: usize,
+}
+
+impl TextReport {
+    pub fn push(&mut self, f: &Finding) {
+        self.total += 1;
+        self.errors += usize::from(f.severity == Severity::Error);
+        *self.per_rule.entry((f.severity, f.rule.id())).or_default() += 1;
+        let slot = match self.index.get(&likeness(f)) {
+            Some(&slot) => slot,
+            None => {
+                self.groups.push(Group { shown: Vec::new(), count: 0, files: Default::default() });
+                self.index.insert(likeness(f), self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        let group = &mut self.groups[slot];
+        group.count += 1;
+        if group.shown.len() <= SHOWN_IN_FULL {
+            group.shown.push(f.clone());
+        }
+        if group.count > 1 {
+            group.files.insert(f.file.clone());
+        }
+    }
+
+    /// The report; snippets come from each finding's own, else from `sources`.
+    pub fn finish(self, sources: &Sources) -> String {
+        let mut out = String::new();
+        for group in &self.groups {
+            if group.count <= SHOWN_IN_FULL {
+                for f in &group.shown {
+                    render_one(&mut out, f, sources);
+                    out.push('\n');
+                }
+                continue;
+            }
+            render_one(&mut out, &group.shown[0], sources);
+            let _ = writeln!(
+                out,
+                "   = and {} more like this in {} (`--format json` lists every one)",
+                thousands(group.count - 1),
+                plural(group.files.len(), "file")
+            );
+            out.push('\n');
+        }
+        if self.total > 0 {
+            if self.per_rule.len() > 1 {
+                let width = self.per_rule.keys().map(|(_, id)| id.len()).max().unwrap_or(0);
+                for ((severity, id), n) in &self.per_rule {
+                    let word = if *severity == Severity::Error { "error" } else { "warning" };
+                    let _ = writeln!(out, "{id:<width$}  {}", plural_str(&thousands(*n), *n, word));
+                }
+            }
+            let _ = writeln!(
+                out,
+                "{}, {}",
+                plural(self.errors, "error"),
+                plural(self.total - self.errors, "warning")
+            );
+        }
+        out
+    }
+}
+
 /// Render all findings (like ones grouped), then a summary per rule and in all.
 pub fn render_text(findings: &[Finding], sources: &Sources) -> String {
-    let mut out = String::new();
-    let mut groups: Vec<Vec<&Finding>> = Vec::new();
-    let mut index: std::collections::HashMap<(crate::finding::Rule, String), usize> =
-        std::collections::HashMap::new();
+    let mut report = TextReport::default();
     for f in findings {
-        let slot = *index.entry(likeness(f)).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[slot].push(f);
+        report.push(f);
     }
-    for group in &groups {
-        if group.len() <= SHOWN_IN_FULL {
-            for f in group {
-                render_one(&mut out, f, sources);
-                out.push('\n');
-            }
-            continue;
-        }
-        render_one(&mut out, group[0], sources);
-        let files: std::collections::BTreeSet<&str> = group[1..].iter().map(|f| f.file.as_str()).collect();
-        let _ = writeln!(
-            out,
-            "   = and {} more like this in {} (`--format json` lists every one)",
-            thousands(group.len() - 1),
-            plural(files.len(), "file")
-        );
-        out.push('\n');
-    }
-    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
-    let warnings = findings.len() - errors;
-    if !findings.is_empty() {
-        let mut per_rule: std::collections::BTreeMap<(Severity, &str), usize> =
-            std::collections::BTreeMap::new();
-        for f in findings {
-            *per_rule.entry((f.severity, f.rule.id())).or_default() += 1;
-        }
-        if per_rule.len() > 1 {
-            let width = per_rule.keys().map(|(_, id)| id.len()).max().unwrap_or(0);
-            for ((severity, id), n) in &per_rule {
-                let word = if *severity == Severity::Error { "error" } else { "warning" };
-                let _ = writeln!(out, "{id:<width$}  {}", plural_str(&thousands(*n), *n, word));
-            }
-        }
-        let _ = writeln!(out, "{}, {}", plural(errors, "error"), plural(warnings, "warning"));
-    }
-    out
+    report.finish(sources)
 }
 
 /// `4999` as `4,999`.
@@ -106,7 +145,9 @@ fn render_one(out: &mut String, f: &Finding, sources: &Sources) {
     let number = f.line.to_string();
     let gutter = " ".repeat(number.len() + 1);
     let _ = writeln!(out, "{gutter}--> {}:{}:{}", f.file, f.line, f.column);
-    if let Some(line) = sources.id_of(&f.file).and_then(|id| sources.line(id, f.line)) {
+    let line =
+        f.snippet.as_deref().or_else(|| sources.id_of(&f.file).and_then(|id| sources.line(id, f.line)));
+    if let Some(line) = line {
         let _ = writeln!(out, "{gutter} |");
         let _ = writeln!(out, " {number} | {line}");
         let lead: String = line

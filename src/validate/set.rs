@@ -1,6 +1,6 @@
 //! What rules that follow references need to know of the whole validated set, indexed once so
 //! that those rules stay linear, and owned, so that a large tree can be indexed file by file and
-//! its parsed objects dropped (see [`super::validate_streamed`]):
+//! its parsed objects dropped (see [`super::index_files`]):
 //! - the keys of every ConfigMap (references, `subPath`s);
 //! - which workload mounts which ConfigMap, and the `HANDLER_FUNCTION` that workload's
 //!   environment gives it, so each handler is checked with its own entry point;
@@ -23,12 +23,15 @@ pub struct Set {
     /// `data.HANDLER_FUNCTION` of ConfigMaps that have one, by name.
     handler_values: HashMap<String, Vec<(Option<String>, String)>>,
     /// The labels of every pod template, with its namespace.
-    pod_labels: Vec<(Option<String>, BTreeMap<String, String>)>,
+    pod_labels: Vec<(Option<Box<str>>, Labels)>,
     /// Module names of the packages `requirements.txt` keys declare.
     pub requirements: BTreeSet<String>,
     /// Python modules ConfigMaps carry as `<module>.py` keys.
     pub python_modules: BTreeSet<String>,
 }
+
+/// One pod template's labels, compact: a large tree keeps one of these per workload.
+type Labels = Box<[(Box<str>, Box<str>)]>;
 
 /// The keys (`data` and `binaryData`) of one ConfigMap.
 pub struct ConfigMapKeys {
@@ -104,32 +107,22 @@ impl Set {
     /// Index one object.
     pub fn add(&mut self, doc: &Doc<'_>) {
         let ns = doc.namespace().map(str::to_owned);
-        if let Some(template) = pod_template(doc) {
-            let labels = template
-                .get("metadata")
-                .and_then(|m| m.get("labels"))
-                .map(|l| match &l.value {
-                    Value::Map(entries) => entries
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.name.clone(), v.as_str()?.to_owned())))
-                        .collect(),
-                    _ => BTreeMap::new(),
-                })
-                .unwrap_or_default();
-            self.pod_labels.push((ns.clone(), labels));
-        } else if doc.kind() == Some("Pod") {
-            let labels = doc
-                .meta()
-                .and_then(|m| m.get("labels"))
-                .map(|l| match &l.value {
-                    Value::Map(entries) => entries
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.name.clone(), v.as_str()?.to_owned())))
-                        .collect(),
-                    _ => BTreeMap::new(),
-                })
-                .unwrap_or_default();
-            self.pod_labels.push((ns.clone(), labels));
+        // The labels of a pod template (or of a bare Pod), kept compact: a tree holds one pod
+        // per workload, and a map per pod was most of the index.
+        let labels_node = match pod_template(doc) {
+            Some(template) => Some(template.get("metadata").and_then(|m| m.get("labels"))),
+            None if doc.kind() == Some("Pod") => Some(doc.meta().and_then(|m| m.get("labels"))),
+            None => None,
+        };
+        if let Some(labels) = labels_node {
+            let labels: Labels = match labels.map(|l| &l.value) {
+                Some(Value::Map(entries)) => entries
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.name.as_str().into(), v.as_str()?.into())))
+                    .collect(),
+                _ => Box::default(),
+            };
+            self.pod_labels.push((ns.as_deref().map(Into::into), labels));
         }
         if let Some(pod) = pod_spec(doc) {
             self.add_workload(pod, ns.clone());
@@ -289,6 +282,8 @@ impl Set {
         let mut candidates =
             self.pod_labels.iter().filter(|(pod_ns, _)| same_ns(ns, pod_ns.as_deref())).peekable();
         candidates.peek()?;
-        Some(candidates.any(|(_, labels)| selector.iter().all(|(k, v)| labels.get(k) == Some(v))))
+        Some(candidates.any(|(_, labels)| {
+            selector.iter().all(|(k, v)| labels.iter().any(|(lk, lv)| **lk == **k && **lv == **v))
+        }))
     }
 }
