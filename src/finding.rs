@@ -93,6 +93,8 @@ pub struct Sources {
 struct SourceFile {
     display: String,
     text: String,
+    /// Lines of the file before `text`, when it holds one part of a big file.
+    lines_before: u32,
     /// Byte offset of the start of each line.
     lines: std::sync::OnceLock<Vec<usize>>,
 }
@@ -108,9 +110,30 @@ impl SourceFile {
 impl Sources {
     /// Register a file under the name reports should show; returns its index for `Loc::file`.
     pub fn add(&mut self, display: impl Into<String>, text: impl Into<String>) -> u32 {
-        self.files.push(SourceFile { display: display.into(), text: text.into(), lines: Default::default() });
+        self.add_part(display, text, 0)
+    }
+
+    /// Register one part of a big file: `text` starts after its first `lines_before` lines, and
+    /// lines are numbered as in the whole file.
+    pub fn add_part(
+        &mut self,
+        display: impl Into<String>,
+        text: impl Into<String>,
+        lines_before: u32,
+    ) -> u32 {
+        self.files.push(SourceFile {
+            display: display.into(),
+            text: text.into(),
+            lines_before,
+            lines: Default::default(),
+        });
         self.by_name = Default::default();
         (self.files.len() - 1) as u32
+    }
+
+    /// The lines of file `file` before its text (0 unless it is a part of a big file).
+    pub fn lines_before(&self, file: u32) -> u32 {
+        self.files.get(file as usize).map_or(0, |f| f.lines_before)
     }
 
     pub fn display(&self, file: u32) -> String {
@@ -152,7 +175,7 @@ impl Sources {
     /// Byte offset where 1-based `line` of `file` starts.
     pub fn line_start(&self, file: u32, line: u32) -> Option<usize> {
         let f = self.files.get(file as usize)?;
-        f.line_starts().get(line.checked_sub(1)? as usize).copied()
+        f.line_starts().get(line.checked_sub(1 + f.lines_before)? as usize).copied()
     }
 
     /// 1-based `line` of `file`, without its line break.

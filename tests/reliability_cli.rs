@@ -281,11 +281,10 @@ fn write_errors_on_stdout_exit_2_and_a_closed_pipe_exits_0() {
     assert_eq!(child.wait().expect("wait").code(), Some(0));
 }
 
-/// `fnops validate -` cut stdin at 64 MiB and said "0 errors".
-#[test]
-fn stdin_over_the_limit_is_refused() {
+/// Feed `docs` documents of `each` bytes of data to `fnops validate -`; its exit code and stderr.
+fn validate_stdin_stream(docs: usize, each: usize) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fnops"))
-        .args(["validate", "-"])
+        .args(["validate", "-", "--format", "json"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -294,8 +293,11 @@ fn stdin_over_the_limit_is_refused() {
     let mut stdin = child.stdin.take().expect("stdin");
     let writer = std::thread::spawn(move || {
         use std::io::Write as _;
-        let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n---\n".repeat(1000);
-        for _ in 0..1200 {
+        let value = "x".repeat(each);
+        for i in 0..docs {
+            let doc = format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  k: {value}\n"
+            );
             if stdin.write_all(doc.as_bytes()).is_err() {
                 break;
             }
@@ -303,12 +305,26 @@ fn stdin_over_the_limit_is_refused() {
     });
     let out = child.wait_with_output().expect("wait");
     let _ = writer.join();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("over the 67108864-byte limit"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `fnops validate -` cut stdin at 64 MiB and said "0 errors". A big stream is now read a run of
+/// documents at a time, so all of it is checked: none of it is cut.
+#[test]
+fn a_stream_over_64_mib_on_stdin_is_checked_whole() {
+    let (code, stderr) = validate_stdin_stream(70, 1 << 20);
+    // Each ConfigMap holds 1 MiB of data: a warning each (at the size the API server allows).
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("checked 70 documents in 1 files"), "{stderr}");
+    assert!(stderr.contains("0 errors, 70 warnings"), "{stderr}");
+}
+
+/// One document over the 64 MiB a part may hold is refused, never cut.
+#[test]
+fn a_document_over_64_mib_on_stdin_is_refused() {
+    let (code, stderr) = validate_stdin_stream(1, 65 << 20);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("<stdin>: a document over 64 MiB (refused)"), "{stderr}");
 }
 
 /// Bytes that are not UTF-8 in `fnops.yaml` were replaced silently.

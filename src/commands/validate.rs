@@ -1,6 +1,7 @@
 //! `fnops validate`: manifest trees and projects, all findings in one run, in any format.
 
 use std::collections::BTreeSet;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use super::{CommandError, write_stdout};
@@ -121,7 +122,24 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
     // A big tree of files (not stdin, no project) is checked file by file: see `streamed`.
     let on_disk: u64 = all.iter().map(|t| fs_err::metadata(&t.path).map_or(0, |m| m.len())).sum();
     let stdin = all.iter().any(|t| t.path.as_os_str() == "-");
-    if !stdin && run.files.is_empty() && run.findings.is_empty() && on_disk >= stream_from_bytes() as u64 {
+    let plain = run.files.is_empty() && run.findings.is_empty();
+    // Standard input counts by what it holds: its start is read to see, and a big stream is
+    // spooled to a temporary file as the index pass reads it (the check pass reads it again).
+    let mut spool = None;
+    let mut big = on_disk >= stream_from_bytes() as u64;
+    if stdin && plain {
+        let want = (stream_from_bytes() as u64).saturating_sub(on_disk);
+        let mut head = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin().lock(), want), &mut head)
+            .map_err(|e| CommandError::fatal(format!("<stdin>: {e}")))?;
+        if head.len() as u64 >= want {
+            big = true;
+            spool = Some(StdinSpool::new(head).map_err(CommandError::fatal)?);
+        } else {
+            manifest::stdin_was_read(head);
+        }
+    }
+    if plain && big && (!stdin || spool.is_some()) {
         let context_len = context.len();
         let plan = Plan {
             args,
@@ -132,6 +150,7 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<(), CommandError> {
             explicit,
             opts,
             schemas: &schemas,
+            spool,
         };
         let (errors, warnings, objects, files) = streamed(plan)?;
         return conclude(
@@ -224,6 +243,15 @@ fn conclude(args: &ValidateArgs, s: Summary<'_>) -> Result<(), CommandError> {
     }
 }
 
+/// How much of a file one part of a streamed run holds: `validate::PART_BYTES`, or
+/// `FNOPS_STREAM_PART_BYTES` (tests set 1 to cut a file at every document).
+fn part_bytes() -> usize {
+    std::env::var("FNOPS_STREAM_PART_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(crate::validate::PART_BYTES)
+}
+
 /// Everything a streamed run needs.
 struct Plan<'a> {
     args: &'a ValidateArgs,
@@ -234,6 +262,57 @@ struct Plan<'a> {
     explicit: Vec<Target>,
     opts: Options<'a>,
     schemas: &'a SchemaSet,
+    /// Standard input, when it is one of the files.
+    spool: Option<StdinSpool>,
+}
+
+/// Standard input in a streamed run: read once, by the index pass, through a copy into a
+/// temporary file (removed when the run ends), which the check pass reads. What was read to
+/// see how big it is goes to the file first, so memory never holds it.
+struct StdinSpool {
+    copy: tempfile::NamedTempFile,
+    /// The bytes read ahead, until the index pass has read them back.
+    head: std::sync::Mutex<Option<u64>>,
+}
+
+impl StdinSpool {
+    fn new(head: Vec<u8>) -> Result<StdinSpool, String> {
+        let io = |e: std::io::Error| format!("a temporary file for <stdin>: {e}");
+        let mut copy = tempfile::NamedTempFile::new().map_err(io)?;
+        std::io::Write::write_all(&mut copy, &head).map_err(io)?;
+        Ok(StdinSpool { copy, head: std::sync::Mutex::new(Some(head.len() as u64)) })
+    }
+
+    /// The first call reads what was read ahead, then the rest of stdin (copying it); later
+    /// calls read the copy.
+    fn open(&self) -> Result<Box<dyn std::io::BufRead + Send>, String> {
+        let io = |e: std::io::Error| format!("<stdin>: {e}");
+        let from_start = self.copy.reopen().map_err(io)?;
+        let head = self.head.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let reader: Box<dyn std::io::Read + Send> = match head {
+            Some(len) => {
+                let mut copy = self.copy.reopen().map_err(io)?;
+                std::io::Seek::seek(&mut copy, std::io::SeekFrom::End(0)).map_err(io)?;
+                Box::new(from_start.take(len).chain(Tee { input: std::io::stdin(), copy }))
+            }
+            None => Box::new(from_start),
+        };
+        Ok(Box::new(std::io::BufReader::with_capacity(64 << 10, reader)))
+    }
+}
+
+/// A reader that writes what it reads to `copy`.
+struct Tee<R> {
+    input: R,
+    copy: std::fs::File,
+}
+
+impl<R: std::io::Read> std::io::Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        std::io::Write::write_all(&mut self.copy, &buf[..n])?;
+        Ok(n)
+    }
 }
 
 /// A big tree, file by file, in bounded memory: an index pass (each file read, parsed, indexed,
@@ -242,23 +321,38 @@ struct Plan<'a> {
 /// the reports are the ones the in-memory run writes (a test compares them). Returns errors,
 /// warnings, objects and files.
 fn streamed(plan: Plan<'_>) -> Result<(usize, usize, usize, usize), CommandError> {
-    let Plan { args, reports, walked, mut all, context_names, explicit, opts, schemas } = plan;
+    let Plan { args, reports, walked, mut all, context_names, explicit, opts, schemas, spool } = plan;
     // Files in the order reports sort them, so file-by-file output is the sorted output.
     all.sort_by_cached_key(|t| paths::display(&t.path));
     all.dedup_by(|a, b| a.path == b.path);
-    let read = |i: usize| -> Result<crate::validate::FileText, String> {
+    // Files are read a part at a time (see `validate::streamed`): no cap on a file's size, only
+    // on a document's.
+    let open = |i: usize| -> Result<crate::validate::FileSource, String> {
         let t = &all[i];
-        Ok(crate::validate::FileText {
+        if let Some(spool) = spool.as_ref().filter(|_| t.path.as_os_str() == "-") {
+            return Ok(crate::validate::FileSource {
+                display: paths::display(&t.path),
+                reader: spool.open()?,
+                cap: manifest::MAX_FILE_BYTES,
+                part_bytes: part_bytes(),
+            });
+        }
+        let canonical =
+            crate::files::resolve(&t.path, t.root.as_deref(), false).map_err(|e| e.to_string())?;
+        let file = fs_err::File::open(canonical).map_err(|e| e.to_string())?;
+        Ok(crate::validate::FileSource {
             display: paths::display(&t.path),
-            bytes: crate::files::read(&t.path, t.root.as_deref(), manifest::MAX_FILE_BYTES)
-                .map_err(|e| e.to_string())?,
+            reader: Box::new(std::io::BufReader::with_capacity(64 << 10, file)),
+            cap: manifest::MAX_FILE_BYTES,
+            part_bytes: part_bytes(),
         })
     };
-    let (set, configmaps) = crate::validate::index_files(all.len(), read).map_err(CommandError::fatal)?;
+    let index = crate::validate::index_files(all.len(), open).map_err(CommandError::fatal)?;
+    let configmaps = &index.configmaps;
     let named: BTreeSet<String> = {
         let named_paths: BTreeSet<&Path> = explicit.iter().map(|t| t.path.as_path()).collect();
         all.iter()
-            .zip(&configmaps)
+            .zip(configmaps)
             .filter(|(t, _)| named_paths.contains(t.path.as_path()))
             .flat_map(|(_, c)| c.iter().cloned())
             .collect()
@@ -280,8 +374,8 @@ fn streamed(plan: Plan<'_>) -> Result<(usize, usize, usize, usize), CommandError
         Finding::new(Rule::FileRefused, &sources, Loc { file: id, line: 1, col: 1, len: 1 }, why.to_owned())
     };
     let ignored = |f: &Finding| args.ignore.iter().any(|r| r == f.rule.id());
-    crate::validate::check_files(all.len(), read, &set, &opts, |_, mut file| {
-        while let Some((path, why)) = refused.next_if(|(p, _)| *p < file.display) {
+    crate::validate::check_files(all.len(), open, &index, &opts, |mut file| {
+        while let Some((path, why)) = refused.next_if(|(p, _)| file.first && *p < file.display) {
             let found: Vec<Finding> =
                 std::iter::once(refused_finding(&path, &why)).filter(|f| !ignored(f)).collect();
             tally(&found);
@@ -291,7 +385,7 @@ fn streamed(plan: Plan<'_>) -> Result<(usize, usize, usize, usize), CommandError
         let context = context_names.contains(&file.display);
         if context {
             file.findings.retain(|f| f.refers_to.as_ref().is_some_and(|cm| named.contains(cm)));
-        } else {
+        } else if file.first {
             files += 1;
             out.checked_file(file.display.clone());
         }

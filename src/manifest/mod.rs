@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::files::{self, FileError};
 use crate::finding::{Finding, Rule, Sources};
 use crate::paths;
-use crate::yaml::{Loc, Node, Schema, YamlError, parse_stream};
+use crate::yaml::{Loc, Node, Part, Schema, YamlError, parse_part, parse_stream};
 
 /// Largest manifest file read (a ConfigMap is at most 1 MiB; this leaves room for big lists).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -248,8 +248,19 @@ pub fn siblings(given: &[Target]) -> Result<Vec<Target>, ManifestError> {
     Ok(found)
 }
 
+/// Standard input when a command has already read it (to see how big it is).
+static STDIN: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(None);
+
+/// Hand stdin's bytes, already read, to the reading of target `-`.
+pub fn stdin_was_read(bytes: Vec<u8>) {
+    *STDIN.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bytes);
+}
+
 fn read(target: &Target) -> Result<Vec<u8>, FileError> {
     if target.path.as_os_str() == "-" {
+        if let Some(bytes) = STDIN.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+            return Ok(bytes);
+        }
         return files::read_stream(std::io::stdin().lock(), "<stdin>", MAX_FILE_BYTES);
     }
     files::read(&target.path, target.root.as_deref(), MAX_FILE_BYTES)
@@ -338,6 +349,18 @@ pub fn parse_all(ids: &[u32], sources: &Sources) -> (Vec<Node>, Vec<Finding>) {
 /// The documents of one file, as Kubernetes reads them.
 pub fn parse_file(id: u32, sources: &Sources) -> Result<Vec<Node>, YamlError> {
     parse_stream(sources.text(id), id, Schema::Kubernetes11)
+}
+
+/// The documents of one part of a file as Kubernetes reads them, one at a time (see
+/// [`parse_part`]); `part` carries what the file's earlier parts used of its budgets.
+pub fn parse_file_part(
+    id: u32,
+    sources: &Sources,
+    part: &mut Part,
+    each: impl FnMut(Node),
+) -> Result<(), YamlError> {
+    part.lines_before = sources.lines_before(id);
+    parse_part(sources.text(id), id, Schema::Kubernetes11, part, each)
 }
 
 /// A progress line on stderr for long runs, only when stderr is a terminal (never in pipes or

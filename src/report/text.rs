@@ -49,20 +49,17 @@ impl TextReport {
         self.total += 1;
         self.errors += usize::from(f.severity == Severity::Error);
         *self.per_rule.entry((f.severity, f.rule.id())).or_default() += 1;
-        let slot = match self.index.get(&likeness(f)) {
-            Some(&slot) => slot,
-            None => {
-                self.groups.push(Group { shown: Vec::new(), count: 0, files: Default::default() });
-                self.index.insert(likeness(f), self.groups.len() - 1);
-                self.groups.len() - 1
-            }
-        };
+        let next = self.groups.len();
+        let slot = *self.index.entry(likeness(f)).or_insert(next);
+        if slot == next {
+            self.groups.push(Group { shown: Vec::new(), count: 0, files: Default::default() });
+        }
         let group = &mut self.groups[slot];
         group.count += 1;
         if group.shown.len() <= SHOWN_IN_FULL {
             group.shown.push(f.clone());
         }
-        if group.count > 1 {
+        if group.count > 1 && !group.files.contains(&f.file) {
             group.files.insert(f.file.clone());
         }
     }

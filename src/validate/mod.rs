@@ -9,6 +9,7 @@ pub mod registry;
 mod rules;
 pub mod schema;
 mod set;
+mod streamed;
 
 use rayon::prelude::*;
 
@@ -17,6 +18,7 @@ use crate::yaml::{Loc, Node, Value};
 
 pub use schema::SchemaSet;
 pub use set::{ConfigMapKeys, Set};
+pub use streamed::{FileChecked, FileSource, Index, PART_BYTES, check_files, index_files};
 
 /// Annotation listing rules to skip for one object: `fnops.io/ignore: rule-a,rule-b`.
 pub const IGNORE_ANNOTATION: &str = "fnops.io/ignore";
@@ -127,116 +129,6 @@ pub fn validate(docs: &[Doc<'_>], sources: &Sources, opts: &Options<'_>) -> Vec<
     };
     finish(&mut findings, opts);
     findings
-}
-
-/// A file as a streamed run reads it (once per pass).
-pub struct FileText {
-    pub display: String,
-    pub bytes: Vec<u8>,
-}
-
-/// One file checked by [`check_files`]: its findings (sorted, snippets captured), the ids of its
-/// objects (for JUnit), and how many it holds.
-pub struct FileChecked {
-    pub display: String,
-    pub findings: Vec<Finding>,
-    pub objects: Vec<String>,
-}
-
-/// A file's text in sources of its own (id 0), or the finding that it is not UTF-8.
-fn file_sources(file: FileText) -> (Sources, Option<Finding>) {
-    let mut sources = Sources::default();
-    match String::from_utf8(file.bytes) {
-        Ok(text) => {
-            sources.add(file.display, text);
-            (sources, None)
-        }
-        Err(e) => {
-            let (_, loc) = crate::manifest::register_not_utf8(&mut sources, file.display, e);
-            let finding = Finding::new(Rule::YamlSyntax, &sources, loc, "the file is not valid UTF-8");
-            (sources, Some(finding))
-        }
-    }
-}
-
-/// The index pass of a streamed run: each file read, parsed, indexed and dropped, in parallel.
-/// Returns the index and, per file, the ConfigMaps it holds (a run over named files keeps the
-/// references into them).
-pub fn index_files<E: Send>(
-    n: usize,
-    read: impl Fn(usize) -> Result<FileText, E> + Sync,
-) -> Result<(Set, Vec<Vec<String>>), E> {
-    let part = |i: usize| -> Result<(Set, Vec<String>), E> {
-        let (sources, not_utf8) = file_sources(read(i)?);
-        if not_utf8.is_some() {
-            return Ok((Set::default(), Vec::new()));
-        }
-        let Ok(nodes) = crate::manifest::parse_file(0, &sources) else {
-            return Ok((Set::default(), Vec::new()));
-        };
-        let docs: Vec<Doc<'_>> = nodes.iter().map(|node| Doc { node }).collect();
-        let configmaps = docs
-            .iter()
-            .filter(|d| d.kind() == Some("ConfigMap"))
-            .filter_map(|d| d.name().map(str::to_owned))
-            .collect();
-        Ok((Set::new(&docs), configmaps))
-    };
-    let parts: Vec<Result<(Set, Vec<String>), E>> = (0..n).into_par_iter().map(part).collect();
-    let mut set = Set::default();
-    let mut configmaps = Vec::with_capacity(n);
-    for p in parts {
-        let (part, names) = p?;
-        set.append(part);
-        configmaps.push(names);
-    }
-    Ok((set, configmaps))
-}
-
-/// The check pass of a streamed run: each file read again, parsed, checked against the whole
-/// run's index, its snippets captured and its text dropped, handed to `emit` in order. Files
-/// are checked a few at a time in parallel, so memory holds a few files, not the tree.
-pub fn check_files<E: Send>(
-    n: usize,
-    read: impl Fn(usize) -> Result<FileText, E> + Sync,
-    set: &Set,
-    opts: &Options<'_>,
-    mut emit: impl FnMut(usize, FileChecked) -> Result<(), E>,
-) -> Result<(), E> {
-    let check = |i: usize| -> Result<FileChecked, E> {
-        let (sources, not_utf8) = file_sources(read(i)?);
-        let display = sources.display(0);
-        let mut findings: Vec<Finding> = not_utf8.into_iter().collect();
-        let mut objects = Vec::new();
-        if findings.is_empty() {
-            match crate::manifest::parse_file(0, &sources) {
-                Err(e) => findings.push(Finding::new(e.rule, &sources, e.loc, e.message)),
-                Ok(nodes) => {
-                    for node in &nodes {
-                        let doc = Doc { node };
-                        findings.extend(check_doc(&doc, set, &sources, opts));
-                        objects.push(doc.id());
-                    }
-                }
-            }
-        }
-        finish(&mut findings, opts);
-        for f in &mut findings {
-            f.snippet = sources.line(0, f.line).map(str::to_owned);
-        }
-        Ok(FileChecked { display, findings, objects })
-    };
-    let batch = rayon::current_num_threads().max(1);
-    let mut start = 0;
-    while start < n {
-        let end = (start + batch).min(n);
-        let checked: Vec<Result<FileChecked, E>> = (start..end).into_par_iter().map(check).collect();
-        for (offset, file) in checked.into_iter().enumerate() {
-            emit(start + offset, file?)?;
-        }
-        start = end;
-    }
-    Ok(())
 }
 
 /// Drop the rules suppressed for the run, then sort and deduplicate.

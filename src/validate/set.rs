@@ -16,18 +16,92 @@ use crate::yaml::{Node, Value};
 
 #[derive(Default)]
 pub struct Set {
-    configmaps: HashMap<String, Vec<ConfigMapKeys>>,
+    namespaces: Namespaces,
+    configmaps: HashMap<Box<str>, Found<ConfigMapKeys>>,
     /// Workloads by the ConfigMaps they mount as volumes.
-    mounted_by: HashMap<String, Vec<usize>>,
+    mounted_by: HashMap<Box<str>, Found<u32>>,
     workloads: Vec<Workload>,
     /// `data.HANDLER_FUNCTION` of ConfigMaps that have one, by name.
-    handler_values: HashMap<String, Vec<(Option<String>, String)>>,
+    handler_values: HashMap<Box<str>, Found<(Ns, Box<str>)>>,
     /// The labels of every pod template, with its namespace.
-    pod_labels: Vec<(Option<Box<str>>, Labels)>,
+    pod_labels: Vec<(Ns, Labels)>,
     /// Module names of the packages `requirements.txt` keys declare.
     pub requirements: BTreeSet<String>,
     /// Python modules ConfigMaps carry as `<module>.py` keys.
     pub python_modules: BTreeSet<String>,
+}
+
+// A 100,000-object tree keeps one entry per object here for the whole run, so entries are
+// compact: namespaces stored once, a name's first entry held inline, keys in one string.
+
+/// A namespace of the set: 0 for none, else 1 + its index in [`Namespaces`].
+type Ns = u32;
+
+/// Every namespace the set has seen, each stored once.
+#[derive(Default)]
+struct Namespaces {
+    ids: HashMap<Box<str>, Ns>,
+    names: Vec<Box<str>>,
+}
+
+impl Namespaces {
+    fn id(&mut self, ns: Option<&str>) -> Ns {
+        let Some(ns) = ns else { return 0 };
+        if let Some(&id) = self.ids.get(ns) {
+            return id;
+        }
+        self.names.push(ns.into());
+        let id = self.names.len() as Ns;
+        self.ids.insert(ns.into(), id);
+        id
+    }
+
+    fn name(&self, id: Ns) -> Option<&str> {
+        id.checked_sub(1).map(|i| &*self.names[i as usize])
+    }
+}
+
+/// What one name maps to: nearly always one entry, held inline; the others after it.
+struct Found<T> {
+    first: T,
+    more: Vec<T>,
+}
+
+impl<T> Found<T> {
+    fn new(first: T) -> Self {
+        Found { first, more: Vec::new() }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = T> {
+        std::iter::once(self.first).chain(self.more)
+    }
+}
+
+/// Add `value` under `name`, after what is there.
+fn push<T>(map: &mut HashMap<Box<str>, Found<T>>, name: &str, value: T) {
+    match map.get_mut(name) {
+        Some(found) => found.more.push(value),
+        None => {
+            map.insert(name.into(), Found::new(value));
+        }
+    }
+}
+
+/// Add what `name` maps to in a later set, after what is there.
+fn merge<T>(map: &mut HashMap<Box<str>, Found<T>>, name: Box<str>, later: Found<T>, f: impl Fn(T) -> T) {
+    let later = Found { first: f(later.first), more: later.more.into_iter().map(&f).collect() };
+    match map.entry(name) {
+        std::collections::hash_map::Entry::Occupied(mut there) => {
+            there.get_mut().more.extend(later.into_iter())
+        }
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(later);
+        }
+    }
 }
 
 /// One pod template's labels, compact: a large tree keeps one of these per workload.
@@ -35,29 +109,30 @@ type Labels = Box<[(Box<str>, Box<str>)]>;
 
 /// The keys (`data` and `binaryData`) of one ConfigMap.
 pub struct ConfigMapKeys {
-    namespace: Option<String>,
-    keys: Vec<String>,
+    namespace: Ns,
+    /// Each key followed by a NUL.
+    keys: Box<str>,
 }
 
 impl ConfigMapKeys {
     pub fn has(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k == key)
+        self.keys().any(|k| k == key)
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.keys.iter().map(String::as_str)
+        self.keys.split_terminator('\0')
     }
 }
 
 /// Where a workload's `HANDLER_FUNCTION` comes from.
 struct Workload {
-    namespace: Option<String>,
+    namespace: Ns,
     /// A literal `env` value.
-    literal: Option<String>,
+    literal: Option<Box<str>>,
     /// ConfigMaps of `envFrom` (a `runtime-config`).
-    from: Vec<String>,
-    /// The images of its containers.
-    images: Vec<String>,
+    from: Box<[Box<str>]>,
+    /// Whether one of its containers runs an image whose Python libraries are known.
+    known_image: bool,
 }
 
 /// Whether an image is one whose Python libraries are known: the course's, or fnops-runtime.
@@ -96,6 +171,12 @@ fn module_of(distribution: &str) -> String {
 }
 
 impl Set {
+    /// Whether an entry of namespace `entry` matches a lookup from namespace `ns` (see
+    /// [`same_ns`]).
+    fn in_ns(&self, ns: Option<&str>, entry: Ns) -> bool {
+        same_ns(ns, self.namespaces.name(entry))
+    }
+
     pub fn new(docs: &[Doc<'_>]) -> Set {
         let mut set = Set::default();
         for doc in docs {
@@ -106,7 +187,7 @@ impl Set {
 
     /// Index one object.
     pub fn add(&mut self, doc: &Doc<'_>) {
-        let ns = doc.namespace().map(str::to_owned);
+        let ns = self.namespaces.id(doc.namespace());
         // The labels of a pod template (or of a bare Pod), kept compact: a tree holds one pod
         // per workload, and a map per pod was most of the index.
         let labels_node = match pod_template(doc) {
@@ -122,30 +203,28 @@ impl Set {
                     .collect(),
                 _ => Box::default(),
             };
-            self.pod_labels.push((ns.as_deref().map(Into::into), labels));
+            self.pod_labels.push((ns, labels));
         }
         if let Some(pod) = pod_spec(doc) {
-            self.add_workload(pod, ns.clone());
+            self.add_workload(pod, ns);
         }
         if doc.kind() != Some("ConfigMap") {
             return;
         }
         let Some(name) = doc.name() else { return };
-        let keys = ["data", "binaryData"]
-            .iter()
-            .filter_map(|f| doc.node.get(f))
-            .flat_map(|d| match &d.value {
-                Value::Map(entries) => entries.iter().map(|(k, _)| k.name.clone()).collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-        self.configmaps
-            .entry(name.to_owned())
-            .or_default()
-            .push(ConfigMapKeys { namespace: ns.clone(), keys });
+        let mut keys = String::new();
+        for field in ["data", "binaryData"] {
+            if let Some(Value::Map(entries)) = doc.node.get(field).map(|d| &d.value) {
+                for (key, _) in entries {
+                    keys.push_str(&key.name);
+                    keys.push('\0');
+                }
+            }
+        }
+        push(&mut self.configmaps, name, ConfigMapKeys { namespace: ns, keys: keys.into() });
         let data = doc.node.get("data");
         if let Some(handler) = data.and_then(|d| d.get("HANDLER_FUNCTION")).and_then(Node::as_str) {
-            self.handler_values.entry(name.to_owned()).or_default().push((ns, handler.trim().to_owned()));
+            push(&mut self.handler_values, name, (ns, handler.trim().into()));
         }
         if let Some(Value::Map(entries)) = data.map(|d| &d.value) {
             for (key, value) in entries {
@@ -170,18 +249,18 @@ impl Set {
         }
     }
 
-    fn add_workload(&mut self, pod: &Node, namespace: Option<String>) {
+    fn add_workload(&mut self, pod: &Node, namespace: Ns) {
         let mut literal = None;
-        let mut from = Vec::new();
-        let mut images = Vec::new();
+        let mut from: Vec<Box<str>> = Vec::new();
+        let mut known_image = false;
         for container in containers(pod) {
             if let Some(image) = container.get("image").and_then(Node::as_str) {
-                images.push(image.to_owned());
+                known_image |= known_runtime_image(image);
             }
             for var in items(container.get("env")) {
                 if var.get("name").and_then(Node::as_str) == Some("HANDLER_FUNCTION") {
                     if let Some(v) = var.get("value").and_then(Node::as_str) {
-                        literal = Some(v.trim().to_owned());
+                        literal = Some(v.trim().into());
                     }
                     if let Some(cm) = var
                         .get("valueFrom")
@@ -189,7 +268,7 @@ impl Set {
                         .and_then(|r| r.get("name"))
                         .and_then(Node::as_str)
                     {
-                        from.push(cm.to_owned());
+                        from.push(cm.into());
                     }
                 }
             }
@@ -197,40 +276,64 @@ impl Set {
                 if let Some(cm) =
                     source.get("configMapRef").and_then(|r| r.get("name")).and_then(Node::as_str)
                 {
-                    from.push(cm.to_owned());
+                    from.push(cm.into());
                 }
             }
         }
-        let index = self.workloads.len();
-        self.workloads.push(Workload { namespace, literal, from, images });
+        let index = self.workloads.len() as u32;
+        self.workloads.push(Workload { namespace, literal, from: from.into(), known_image });
         for volume in items(pod.get("volumes")) {
             if let Some(cm) = volume.get("configMap").and_then(|c| c.get("name")).and_then(Node::as_str) {
-                self.mounted_by.entry(cm.to_owned()).or_default().push(index);
+                push(&mut self.mounted_by, cm, index);
             }
         }
     }
 
     /// Add the index of objects that come after this set's.
     pub fn append(&mut self, later: Set) {
-        for (name, mut found) in later.configmaps {
-            self.configmaps.entry(name).or_default().append(&mut found);
+        let nothing_yet = self.namespaces.names.is_empty()
+            && self.workloads.is_empty()
+            && self.configmaps.is_empty()
+            && self.mounted_by.is_empty()
+            && self.handler_values.is_empty()
+            && self.pod_labels.is_empty();
+        if nothing_yet {
+            // Nothing here yet (the first file of a run): take `later` as it is, without
+            // holding two copies of it while one is moved into the other.
+            let (requirements, modules) =
+                (std::mem::take(&mut self.requirements), std::mem::take(&mut self.python_modules));
+            *self = later;
+            self.requirements.extend(requirements);
+            self.python_modules.extend(modules);
+            return;
         }
-        let offset = self.workloads.len();
-        self.workloads.extend(later.workloads);
+        let ns: Vec<Ns> = std::iter::once(0)
+            .chain(later.namespaces.names.iter().map(|n| self.namespaces.id(Some(n))))
+            .collect();
+        let ns = |id: Ns| ns[id as usize];
+        for (name, found) in later.configmaps {
+            merge(&mut self.configmaps, name, found, |cm| ConfigMapKeys {
+                namespace: ns(cm.namespace),
+                ..cm
+            });
+        }
+        let offset = self.workloads.len() as u32;
+        self.workloads
+            .extend(later.workloads.into_iter().map(|w| Workload { namespace: ns(w.namespace), ..w }));
         for (name, users) in later.mounted_by {
-            self.mounted_by.entry(name).or_default().extend(users.into_iter().map(|i| i + offset));
+            merge(&mut self.mounted_by, name, users, |user| user + offset);
         }
-        for (name, mut values) in later.handler_values {
-            self.handler_values.entry(name).or_default().append(&mut values);
+        for (name, values) in later.handler_values {
+            merge(&mut self.handler_values, name, values, |(value_ns, handler)| (ns(value_ns), handler));
         }
-        self.pod_labels.extend(later.pod_labels);
+        self.pod_labels.extend(later.pod_labels.into_iter().map(|(pod_ns, labels)| (ns(pod_ns), labels)));
         self.requirements.extend(later.requirements);
         self.python_modules.extend(later.python_modules);
     }
 
     /// A ConfigMap by name and namespace.
     pub fn configmap(&self, ns: Option<&str>, name: &str) -> Option<&ConfigMapKeys> {
-        self.configmaps.get(name)?.iter().find(|c| same_ns(ns, c.namespace.as_deref()))
+        self.configmaps.get(name)?.iter().find(|c| self.in_ns(ns, c.namespace))
     }
 
     /// The `HANDLER_FUNCTION` the workloads mounting ConfigMap `name` give their runtime: the
@@ -244,19 +347,20 @@ impl Set {
             return self
                 .handler_values
                 .values()
-                .flatten()
-                .find(|(cm_ns, _)| same_ns(ns, cm_ns.as_deref()))
-                .map(|(_, h)| h.clone());
+                .flat_map(Found::iter)
+                .find(|(cm_ns, _)| self.in_ns(ns, *cm_ns))
+                .map(|(_, h)| h.to_string());
         };
-        users.iter().map(|&i| &self.workloads[i]).filter(|w| same_ns(ns, w.namespace.as_deref())).find_map(
+        users.iter().map(|&i| &self.workloads[i as usize]).filter(|w| self.in_ns(ns, w.namespace)).find_map(
             |w| {
-                w.literal.clone().or_else(|| {
+                w.literal.as_deref().map(str::to_owned).or_else(|| {
+                    let w_ns = self.namespaces.name(w.namespace);
                     w.from.iter().find_map(|cm| {
                         self.handler_values
                             .get(cm)?
                             .iter()
-                            .find(|(cm_ns, _)| same_ns(w.namespace.as_deref(), cm_ns.as_deref()))
-                            .map(|(_, h)| h.clone())
+                            .find(|(cm_ns, _)| self.in_ns(w_ns, *cm_ns))
+                            .map(|(_, h)| h.to_string())
                     })
                 })
             },
@@ -270,17 +374,16 @@ impl Set {
         let Some(users) = self.mounted_by.get(name) else { return true };
         let mut users = users
             .iter()
-            .map(|&i| &self.workloads[i])
-            .filter(|w| same_ns(ns, w.namespace.as_deref()))
+            .map(|&i| &self.workloads[i as usize])
+            .filter(|w| self.in_ns(ns, w.namespace))
             .peekable();
-        users.peek().is_none() || users.any(|w| w.images.iter().any(|i| known_runtime_image(i)))
+        users.peek().is_none() || users.any(|w| w.known_image)
     }
 
     /// Whether any pod template in namespace `ns` carries every label of `selector`; `None`
     /// when the set holds no pod templates there (nothing to judge by).
     pub fn selects_a_pod(&self, ns: Option<&str>, selector: &BTreeMap<String, String>) -> Option<bool> {
-        let mut candidates =
-            self.pod_labels.iter().filter(|(pod_ns, _)| same_ns(ns, pod_ns.as_deref())).peekable();
+        let mut candidates = self.pod_labels.iter().filter(|(pod_ns, _)| self.in_ns(ns, *pod_ns)).peekable();
         candidates.peek()?;
         Some(candidates.any(|(_, labels)| {
             selector.iter().all(|(k, v)| labels.iter().any(|(lk, lv)| **lk == **k && **lv == **v))

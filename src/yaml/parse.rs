@@ -73,20 +73,72 @@ fn syntax(message: impl Into<String>, loc: Loc) -> YamlError {
 
 /// Parse a stream of YAML documents. Empty and comment-only documents are left out.
 pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, YamlError> {
+    let mut docs = Vec::new();
+    parse_each(text, file, schema, |doc| docs.push(doc))?;
+    Ok(docs)
+}
+
+/// Parse a stream of YAML documents, handing each to `each` as soon as it ends, so that a
+/// caller can drop it before the next is built (a 1,000-document file is never held whole).
+/// An error ends the stream: what was handed out before it belongs to a file that is refused.
+pub fn parse_each(text: &str, file: u32, schema: Schema, each: impl FnMut(Node)) -> Result<(), YamlError> {
+    parse_part(text, file, schema, &mut Part::default(), each)
+}
+
+/// Where a part of a stream sits in it, when a big stream is parsed a run of whole documents at
+/// a time: the lines before it (its locations are the stream's), and what aliases may still
+/// expand to (the budget is the stream's, not the part's).
+pub struct Part {
+    pub lines_before: u32,
+    nodes_left: usize,
+    bytes_left: usize,
+}
+
+impl Default for Part {
+    fn default() -> Self {
+        Part { lines_before: 0, nodes_left: MAX_ALIAS_NODES, bytes_left: MAX_ALIAS_BYTES }
+    }
+}
+
+impl Part {
+    /// Take what `other` spent of its (full) alias budget out of this one; false when that is
+    /// more than is left.
+    pub fn spend(&mut self, other: &Part) -> bool {
+        let nodes = MAX_ALIAS_NODES - other.nodes_left;
+        let bytes = MAX_ALIAS_BYTES - other.bytes_left;
+        if nodes > self.nodes_left || bytes > self.bytes_left {
+            return false;
+        }
+        self.nodes_left -= nodes;
+        self.bytes_left -= bytes;
+        true
+    }
+}
+
+/// [`parse_each`] over one part of a stream: whole documents, `part.lines_before` lines into it.
+pub fn parse_part(
+    text: &str,
+    file: u32,
+    schema: Schema,
+    part: &mut Part,
+    mut each: impl FnMut(Node),
+) -> Result<(), YamlError> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let mut parser = Parser::new_from_str(text);
-    let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Anchored> = HashMap::new();
-    let (mut nodes_left, mut bytes_left) = (MAX_ALIAS_NODES, MAX_ALIAS_BYTES);
+    let (nodes_left, bytes_left) = (&mut part.nodes_left, &mut part.bytes_left);
+    let before = part.lines_before;
     let mut doc_root: Option<Node> = None;
 
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
-            let loc = Loc { file, line: e.marker().line() as u32, col: e.marker().col() as u32 + 1, len: 1 };
+            let line = e.marker().line() as u32 + before;
+            let loc = Loc { file, line, col: e.marker().col() as u32 + 1, len: 1 };
             syntax(e.info(), loc)
         })?;
-        let loc = loc_of(&span, file);
+        let mut loc = loc_of(&span, file);
+        loc.line += before;
         let finished: Option<(Node, usize)> = match event {
             Event::StreamStart | Event::Nothing => None,
             Event::StreamEnd => break,
@@ -98,13 +150,13 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
                 if let Some(root) = doc_root.take()
                     && root.value != Value::Null
                 {
-                    docs.push(root);
+                    each(root);
                 }
                 None
             }
             Event::Alias(id) => {
                 let target = anchors.get(&id).ok_or_else(|| syntax("alias to an unknown anchor", loc))?;
-                if target.nodes > nodes_left {
+                if target.nodes > *nodes_left {
                     return Err(syntax(
                         format!(
                             "aliases expand to more than {MAX_ALIAS_NODES} nodes (refused as an alias bomb)"
@@ -112,7 +164,7 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
                         loc,
                     ));
                 }
-                if target.bytes > bytes_left {
+                if target.bytes > *bytes_left {
                     return Err(syntax(
                         format!(
                             "aliases expand to more than {MAX_ALIAS_BYTES} bytes (refused as an alias bomb)"
@@ -120,8 +172,8 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
                         loc,
                     ));
                 }
-                nodes_left -= target.nodes;
-                bytes_left -= target.bytes;
+                *nodes_left -= target.nodes;
+                *bytes_left -= target.bytes;
                 Some((Node { value: target.node.value.clone(), loc }, 0))
             }
             Event::Scalar(text, style, anchor, tag) => {
@@ -173,9 +225,9 @@ pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, 
     if let Some(root) = doc_root.take()
         && root.value != Value::Null
     {
-        docs.push(root);
+        each(root);
     }
-    Ok(docs)
+    Ok(())
 }
 
 fn check_depth(stack: &[Frame], loc: Loc) -> Result<(), YamlError> {
