@@ -125,10 +125,35 @@ def rss_kib(pid):
     return total, len(pids)
 
 
+def watch_dashboard(port, seconds):
+    """Load the dashboard page and read its event stream for `seconds`, as an open browser tab
+    does; returns the page's size and the events read."""
+    import urllib.request
+    base = "http://127.0.0.1:%d" % port
+    deadline = time.time() + 10
+    while True:
+        try:
+            page = urllib.request.urlopen(base + "/dashboard", timeout=2).read()
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise SystemExit("the dashboard did not answer")
+            time.sleep(0.05)
+    events = 0
+    with urllib.request.urlopen(base + "/dashboard/events", timeout=5) as stream:
+        end = time.time() + seconds
+        while time.time() < end:
+            line = stream.readline()
+            if not line:
+                break
+            events += line.startswith(b"data:")
+    return len(page), events
+
+
 def bench_memory():
     proc, port, r = start_redis()
     r.set("metrics", SAMPLE)
-    values = []
+    values, with_dashboard, seen = [], [], []
     try:
         for _ in range(max(3, REPEAT // 2)):
             rt = subprocess.Popen([RUNTIME], env=runtime_env(port, STANDARD, MONITORING_PERIOD="0.05"),
@@ -138,9 +163,23 @@ def bench_memory():
             values.append(kib / 1024)
             rt.send_signal(signal.SIGTERM)
             rt.wait(timeout=10)
+            # The same with the HTTP port open, the dashboard on and a client watching it.
+            http = free_port()
+            rt = subprocess.Popen([RUNTIME], env=runtime_env(port, STANDARD, MONITORING_PERIOD="0.05",
+                                                             METRICS_PORT=http, DASHBOARD="true"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            page, events = watch_dashboard(http, 3.0)
+            kib, n = rss_kib(rt.pid)
+            with_dashboard.append(kib / 1024)
+            seen.append((page, events))
+            rt.send_signal(signal.SIGTERM)
+            rt.wait(timeout=10)
     finally:
         proc.kill()
-    return [("RSS host + worker, standard handler", summary(values, "MiB")[1], "goal < 40 MiB")]
+    page, events = seen[-1]
+    return [("RSS host + worker, standard handler", summary(values, "MiB")[1], "METRICS_PORT=0: no HTTP port"),
+            ("RSS host + worker, dashboard on and watched", summary(with_dashboard, "MiB")[1],
+             "goal < 40 MiB; page %d bytes, %d events in 3 s" % (page, events))]
 
 
 def bench_first_output():

@@ -88,6 +88,8 @@ impl Parts {
             return Ok(None);
         }
         let mut bytes = std::mem::take(&mut self.ahead);
+        // Room for a part and its last document's start, so that it never doubles past it.
+        bytes.reserve(self.source.part_bytes.saturating_add(64 << 10).min(self.source.cap as usize));
         let mut lines = u32::from(!bytes.is_empty());
         let mut line = Vec::new();
         // A directive (`%YAML`) belongs to the document after it: never cut right after one.
