@@ -29,6 +29,28 @@ pub struct Set {
     pub requirements: BTreeSet<String>,
     /// Python modules ConfigMaps carry as `<module>.py` keys.
     pub python_modules: BTreeSet<String>,
+    /// Built on first use, once the set is complete (see [`Lookups`]).
+    lookups: std::sync::OnceLock<Lookups>,
+}
+
+/// What queries of the whole set need, built once so that each query stays cheap: a Service's
+/// selector and a ConfigMap no workload mounts would otherwise scan every pod template or every
+/// `HANDLER_FUNCTION`, once per object (quadratic on a big tree).
+#[derive(Default)]
+struct Lookups {
+    /// (hash of a label's key and value, pod template), sorted by hash.
+    by_label: Vec<(u64, u32)>,
+    /// Namespaces with pod templates (0: a template without one).
+    pod_namespaces: std::collections::HashSet<Ns>,
+    /// Per namespace, the `HANDLER_FUNCTION` of the ConfigMap first by name (0: without one).
+    first_handler: HashMap<Ns, (Box<str>, Box<str>)>,
+}
+
+fn label_hash(key: &str, value: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    (key, value).hash(&mut h);
+    h.finish()
 }
 
 // A 100,000-object tree keeps one entry per object here for the whole run, so entries are
@@ -198,6 +220,7 @@ impl Set {
 
     /// Index one object.
     pub fn add(&mut self, doc: &Doc<'_>) {
+        self.lookups.take();
         let ns = self.namespaces.id(doc.namespace());
         // The labels of a pod template (or of a bare Pod), kept compact: a tree holds one pod
         // per workload, and a map per pod was most of the index.
@@ -302,6 +325,7 @@ impl Set {
 
     /// Add the index of objects that come after this set's.
     pub fn append(&mut self, later: Set) {
+        self.lookups.take();
         let nothing_yet = self.namespaces.names.is_empty()
             && self.workloads.is_empty()
             && self.configmaps.is_empty()
@@ -355,12 +379,17 @@ impl Set {
         let Some(users) = self.mounted_by.get(name) else {
             // Mounted by nothing here (its Deployment lives elsewhere): any `HANDLER_FUNCTION`
             // of the namespace is the best guess.
-            return self
-                .handler_values
-                .values()
-                .flat_map(Found::iter)
-                .find(|(cm_ns, _)| self.in_ns(ns, *cm_ns))
-                .map(|(_, h)| h.to_string());
+            // The first by ConfigMap name, so the guess is the same from run to run.
+            let first = &self.lookups().first_handler;
+            let candidates: Vec<&(Box<str>, Box<str>)> = match ns {
+                None => first.values().collect(),
+                Some(ns) => [self.namespaces.ids.get(ns).copied(), Some(0)]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| first.get(&id))
+                    .collect(),
+            };
+            return candidates.into_iter().min().map(|(_, h)| h.to_string());
         };
         users.iter().map(|&i| &self.workloads[i as usize]).filter(|w| self.in_ns(ns, w.namespace)).find_map(
             |w| {
@@ -394,10 +423,134 @@ impl Set {
     /// Whether any pod template in namespace `ns` carries every label of `selector`; `None`
     /// when the set holds no pod templates there (nothing to judge by).
     pub fn selects_a_pod(&self, ns: Option<&str>, selector: &BTreeMap<String, String>) -> Option<bool> {
-        let mut candidates = self.pod_labels.iter().filter(|(pod_ns, _)| self.in_ns(ns, *pod_ns)).peekable();
-        candidates.peek()?;
-        Some(candidates.any(|(_, labels)| {
-            selector.iter().all(|(k, v)| labels.iter().any(|(lk, lv)| **lk == **k && **lv == **v))
-        }))
+        let lookups = self.lookups();
+        let pods_here = match ns {
+            None => !self.pod_labels.is_empty(),
+            Some(ns) => {
+                lookups.pod_namespaces.contains(&0)
+                    || self.namespaces.ids.get(ns).is_some_and(|id| lookups.pod_namespaces.contains(id))
+            }
+        };
+        if !pods_here {
+            return None;
+        }
+        let matches = |pod: usize| {
+            let (pod_ns, labels) = &self.pod_labels[pod];
+            self.in_ns(ns, *pod_ns)
+                && selector.iter().all(|(k, v)| labels.iter().any(|(lk, lv)| **lk == **k && **lv == **v))
+        };
+        // Only the templates carrying the selector's rarest label can match.
+        let rarest = selector
+            .iter()
+            .map(|(k, v)| {
+                let hash = label_hash(k, v);
+                let start = lookups.by_label.partition_point(|(h, _)| *h < hash);
+                let end = lookups.by_label.partition_point(|(h, _)| *h <= hash);
+                &lookups.by_label[start..end]
+            })
+            .min_by_key(|pods| pods.len());
+        Some(match rarest {
+            Some(pods) => pods.iter().any(|&(_, pod)| matches(pod as usize)),
+            None => (0..self.pod_labels.len()).any(matches),
+        })
+    }
+
+    fn lookups(&self) -> &Lookups {
+        self.lookups.get_or_init(|| {
+            let mut lookups = Lookups::default();
+            for (i, (ns, labels)) in self.pod_labels.iter().enumerate() {
+                lookups.pod_namespaces.insert(*ns);
+                lookups.by_label.extend(labels.iter().map(|(k, v)| (label_hash(k, v), i as u32)));
+            }
+            lookups.by_label.sort_unstable();
+            for (name, found) in &self.handler_values {
+                for (ns, handler) in found.iter() {
+                    let entry = (name.clone(), handler.clone());
+                    match lookups.first_handler.get_mut(ns) {
+                        Some(first) if *first <= entry => {}
+                        Some(first) => *first = entry,
+                        None => {
+                            lookups.first_handler.insert(*ns, entry);
+                        }
+                    }
+                }
+            }
+            lookups
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_of(yaml: &str) -> Set {
+        let nodes = crate::yaml::parse_stream(yaml, 0, crate::yaml::Schema::Kubernetes11).expect("parses");
+        let docs: Vec<Doc<'_>> = nodes.iter().map(|node| Doc { node }).collect();
+        Set::new(&docs)
+    }
+
+    fn selector(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    const PODS: &str = "\
+kind: Deployment
+metadata: {name: a, namespace: team-a}
+spec: {template: {metadata: {labels: {app: a, part-of: course}}, spec: {containers: [{name: c}]}}}
+---
+kind: Deployment
+metadata: {name: b, namespace: team-b}
+spec: {template: {metadata: {labels: {app: b, part-of: course}}, spec: {containers: [{name: c}]}}}
+---
+kind: Pod
+metadata: {name: loose, labels: {app: loose, part-of: course}}
+spec: {containers: [{name: c}]}
+";
+
+    #[test]
+    fn selectors_are_answered_by_namespace_and_every_label() {
+        let set = set_of(PODS);
+        assert_eq!(set.selects_a_pod(Some("team-a"), &selector(&[("app", "a")])), Some(true));
+        // The template with these labels is in another namespace.
+        assert_eq!(set.selects_a_pod(Some("team-a"), &selector(&[("app", "b")])), Some(false));
+        // A template without a namespace lands anywhere.
+        assert_eq!(set.selects_a_pod(Some("team-a"), &selector(&[("app", "loose")])), Some(true));
+        assert_eq!(set.selects_a_pod(Some("elsewhere"), &selector(&[("app", "loose")])), Some(true));
+        // The common label alone matches; with a label no template has, nothing does.
+        assert_eq!(set.selects_a_pod(Some("team-b"), &selector(&[("part-of", "course")])), Some(true));
+        assert_eq!(set.selects_a_pod(None, &selector(&[("part-of", "course"), ("app", "c")])), Some(false));
+        assert_eq!(set.selects_a_pod(None, &selector(&[("part-of", "course"), ("app", "b")])), Some(true));
+        // No template at all: nothing to judge by.
+        let empty = set_of("kind: ConfigMap\nmetadata: {name: x}\n");
+        assert_eq!(empty.selects_a_pod(None, &selector(&[("app", "a")])), None);
+    }
+
+    #[test]
+    fn a_configmap_no_workload_mounts_takes_the_first_handler_of_its_namespace_by_name() {
+        let set = set_of(
+            "\
+kind: ConfigMap
+metadata: {name: zz-config, namespace: team-a}
+data: {HANDLER_FUNCTION: late}
+---
+kind: ConfigMap
+metadata: {name: aa-config, namespace: team-a}
+data: {HANDLER_FUNCTION: early}
+---
+kind: ConfigMap
+metadata: {name: mm-config}
+data: {HANDLER_FUNCTION: anywhere}
+---
+kind: ConfigMap
+metadata: {name: bb-config, namespace: team-b}
+data: {HANDLER_FUNCTION: other}
+",
+        );
+        assert_eq!(set.handler_for(Some("team-a"), "pyfile").as_deref(), Some("early"));
+        // Only the ConfigMap without a namespace is in team-c's reach.
+        assert_eq!(set.handler_for(Some("team-c"), "pyfile").as_deref(), Some("anywhere"));
+        assert_eq!(set.handler_for(None, "pyfile").as_deref(), Some("early"));
+        assert_eq!(set.handler_for(Some("team-b"), "pyfile").as_deref(), Some("other"));
     }
 }
