@@ -329,24 +329,24 @@ fn streamed(plan: Plan<'_>) -> Result<(usize, usize, usize, usize), CommandError
     all.dedup_by(|a, b| a.path == b.path);
     // Files are read a part at a time (see `validate::streamed`): no cap on a file's size, only
     // on a document's.
+    let part_bytes = part_bytes();
     let open = |i: usize| -> Result<crate::validate::FileSource, String> {
         let t = &all[i];
-        if let Some(spool) = spool.as_ref().filter(|_| t.path.as_os_str() == "-") {
-            return Ok(crate::validate::FileSource {
-                display: paths::display(&t.path),
-                reader: spool.open()?,
-                cap: manifest::MAX_FILE_BYTES,
-                part_bytes: part_bytes(),
-            });
-        }
-        let canonical =
-            crate::files::resolve(&t.path, t.root.as_deref(), false).map_err(|e| e.to_string())?;
-        let file = fs_err::File::open(canonical).map_err(|e| e.to_string())?;
+        let reader: Box<dyn std::io::BufRead + Send> =
+            match spool.as_ref().filter(|_| t.path.as_os_str() == "-") {
+                Some(spool) => spool.open()?,
+                None => {
+                    let canonical = crate::files::resolve(&t.path, t.root.as_deref(), false)
+                        .map_err(|e| e.to_string())?;
+                    let file = fs_err::File::open(canonical).map_err(|e| e.to_string())?;
+                    Box::new(std::io::BufReader::with_capacity(64 << 10, file))
+                }
+            };
         Ok(crate::validate::FileSource {
             display: paths::display(&t.path),
-            reader: Box::new(std::io::BufReader::with_capacity(64 << 10, file)),
+            reader,
             cap: manifest::MAX_FILE_BYTES,
-            part_bytes: part_bytes(),
+            part_bytes,
         })
     };
     let index = crate::validate::index_files(all.len(), open).map_err(CommandError::fatal)?;

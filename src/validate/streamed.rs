@@ -65,6 +65,8 @@ struct Parts {
     lines: u32,
     first: bool,
     done: bool,
+    /// Read the file in one part (a broken file, reported as the in-memory run reports it).
+    whole: bool,
 }
 
 /// Whether `line` starts a document: `---` alone or followed by a space.
@@ -74,8 +76,8 @@ fn starts_document(line: &[u8]) -> bool {
 }
 
 impl Parts {
-    fn new(file: usize, source: FileSource) -> Parts {
-        Parts { file, source, ahead: Vec::new(), lines: 0, first: true, done: false }
+    fn new(file: usize, source: FileSource, whole: bool) -> Parts {
+        Parts { file, source, ahead: Vec::new(), lines: 0, first: true, done: false, whole }
     }
 
     fn read_error(&self, e: std::io::Error) -> String {
@@ -86,6 +88,10 @@ impl Parts {
     fn next(&mut self) -> Result<Option<Piece>, String> {
         if self.done {
             return Ok(None);
+        }
+        if self.whole {
+            self.done = true;
+            return self.read_whole().map(Some);
         }
         let mut bytes = std::mem::take(&mut self.ahead);
         // Room for a part and its last document's start, so that it never doubles past it.
@@ -129,7 +135,7 @@ impl Parts {
     }
 
     /// The whole file at once.
-    fn whole(mut self) -> Result<Piece, String> {
+    fn read_whole(&mut self) -> Result<Piece, String> {
         let mut bytes = Vec::new();
         let cap = self.source.cap;
         let mut limited = std::io::Read::take(&mut self.source.reader, cap + 1);
@@ -137,7 +143,13 @@ impl Parts {
         if bytes.len() as u64 > cap {
             return Err(format!("{}: larger than {} MiB (refused)", self.source.display, cap >> 20));
         }
-        Ok(Piece { file: self.file, display: self.source.display, bytes, lines_before: 0, first: true })
+        Ok(Piece {
+            file: self.file,
+            display: self.source.display.clone(),
+            bytes,
+            lines_before: 0,
+            first: true,
+        })
     }
 }
 
@@ -157,19 +169,12 @@ fn in_batches<R: Send, E: From<String>>(
         results.into_iter().try_for_each(&mut done)
     };
     for file in 0..n {
-        let mut parts = Parts::new(file, open(file)?);
-        if whole(file) {
-            pieces.push(parts.whole()?);
-        } else {
-            while let Some(piece) = parts.next()? {
-                pieces.push(piece);
-                if pieces.len() == batch {
-                    flush(&mut pieces)?;
-                }
+        let mut parts = Parts::new(file, open(file)?, whole(file));
+        while let Some(piece) = parts.next()? {
+            pieces.push(piece);
+            if pieces.len() == batch {
+                flush(&mut pieces)?;
             }
-        }
-        if pieces.len() == batch {
-            flush(&mut pieces)?;
         }
     }
     flush(&mut pieces)

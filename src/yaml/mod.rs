@@ -14,5 +14,5 @@ mod scalar;
 
 pub use emit::emit_document;
 pub use node::{Key, Loc, Node, PathSeg, Value, YamlError};
-pub use parse::{MAX_ALIAS_BYTES, Part, parse_each, parse_part, parse_stream};
+pub use parse::{MAX_ALIAS_BYTES, Part, parse_part, parse_stream};
 pub use scalar::{Schema, needs_quotes};

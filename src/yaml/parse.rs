@@ -74,20 +74,14 @@ fn syntax(message: impl Into<String>, loc: Loc) -> YamlError {
 /// Parse a stream of YAML documents. Empty and comment-only documents are left out.
 pub fn parse_stream(text: &str, file: u32, schema: Schema) -> Result<Vec<Node>, YamlError> {
     let mut docs = Vec::new();
-    parse_each(text, file, schema, |doc| docs.push(doc))?;
+    parse_part(text, file, schema, &mut Part::default(), |doc| docs.push(doc))?;
     Ok(docs)
 }
 
-/// Parse a stream of YAML documents, handing each to `each` as soon as it ends, so that a
-/// caller can drop it before the next is built (a 1,000-document file is never held whole).
-/// An error ends the stream: what was handed out before it belongs to a file that is refused.
-pub fn parse_each(text: &str, file: u32, schema: Schema, each: impl FnMut(Node)) -> Result<(), YamlError> {
-    parse_part(text, file, schema, &mut Part::default(), each)
-}
-
 /// Where a part of a stream sits in it, when a big stream is parsed a run of whole documents at
-/// a time: the lines before it (its locations are the stream's), and what aliases may still
-/// expand to (the budget is the stream's, not the part's).
+/// a time: the lines before it (its locations are the stream's), and what is left of the alias
+/// budget. A part parsed on its own starts with the whole budget; [`Part::spend`] adds up what
+/// the parts of one stream spent, against the stream's budget.
 pub struct Part {
     pub lines_before: u32,
     nodes_left: usize,
@@ -115,7 +109,10 @@ impl Part {
     }
 }
 
-/// [`parse_each`] over one part of a stream: whole documents, `part.lines_before` lines into it.
+/// Parse a stream, or one part of it (whole documents, `part.lines_before` lines into it),
+/// handing each document to `each` as soon as it ends, so that a caller can drop it before the
+/// next is built. An error ends the stream: what was handed out before it belongs to a file that
+/// is refused.
 pub fn parse_part(
     text: &str,
     file: u32,

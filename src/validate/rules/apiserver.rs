@@ -168,18 +168,13 @@ fn pod_rules(cx: &mut Checker<'_>, doc: &Doc<'_>, pod: &Node, target: (u32, u32)
             quantity(cx, doc, limit, "emptyDir.sizeLimit");
         }
     }
-    let mut ports: BTreeMap<(i64, String), u32> = BTreeMap::new();
+    let mut ports: Ports = HashMap::new();
     for container in containers(pod) {
         container_rules(cx, doc, container, &mut ports);
     }
 }
 
-fn container_rules(
-    cx: &mut Checker<'_>,
-    doc: &Doc<'_>,
-    container: &Node,
-    ports: &mut BTreeMap<(i64, String), u32>,
-) {
+fn container_rules(cx: &mut Checker<'_>, doc: &Doc<'_>, container: &Node, ports: &mut Ports) {
     enum_check(
         cx,
         doc,
@@ -196,28 +191,16 @@ fn container_rules(
     );
     for port in items(container.get("ports")) {
         enum_check(cx, doc, port.get("protocol"), "ports[].protocol", &["TCP", "UDP", "SCTP"]);
-        if let Some(n) = port.get("containerPort")
-            && let Value::Int(p) = n.value
+        if let Some((n, p, protocol, first)) =
+            port_number(cx, doc, port, "containerPort", "`containerPort`", ports)
         {
-            if !(1..=65535).contains(&p) {
-                cx.report(
-                    Rule::FieldRange,
-                    doc,
-                    n.loc,
-                    format!("`containerPort` {p} is outside 1 to 65535"),
-                    None,
-                );
-            }
-            let protocol = port.get("protocol").and_then(Node::as_str).unwrap_or("TCP").to_owned();
-            if let Some(first) = ports.insert((p, protocol.clone()), n.loc.line) {
-                cx.report(
-                    Rule::DuplicatePort,
-                    doc,
-                    n.loc,
-                    format!("port {p}/{protocol} is declared twice in the pod (first on line {first})"),
-                    None,
-                );
-            }
+            cx.report(
+                Rule::DuplicatePort,
+                doc,
+                n.loc,
+                format!("port {p}/{protocol} is declared twice in the pod (first on line {first})"),
+                None,
+            );
         }
         if let Some(n) = port.get("name")
             && let Some(name) = n.as_str()
@@ -295,6 +278,30 @@ fn container_rules(
     }
 }
 
+/// Port numbers seen with their protocol, and the line each was first declared on.
+type Ports = HashMap<(i64, String), u32>;
+
+/// Port number `field` of `port` (a container's or a Service's): in range, else a finding
+/// (`what` names it); recorded with its protocol in `seen`. Returns the node, number, protocol
+/// and first line when that pair was declared before, for the caller's own finding.
+fn port_number<'n>(
+    cx: &mut Checker<'_>,
+    doc: &Doc<'_>,
+    port: &'n Node,
+    field: &str,
+    what: &str,
+    seen: &mut Ports,
+) -> Option<(&'n Node, i64, String, u32)> {
+    let n = port.get(field)?;
+    let Value::Int(p) = n.value else { return None };
+    if !(1..=65535).contains(&p) {
+        cx.report(Rule::FieldRange, doc, n.loc, format!("{what} {p} is outside 1 to 65535"), None);
+    }
+    let protocol = port.get("protocol").and_then(Node::as_str).unwrap_or("TCP").to_owned();
+    let first = seen.insert((p, protocol.clone()), n.loc.line)?;
+    Some((n, p, protocol, first))
+}
+
 fn text(node: &Node) -> String {
     match &node.value {
         Value::Str(s) => s.clone(),
@@ -355,7 +362,7 @@ fn service(cx: &mut Checker<'_>, doc: &Doc<'_>) {
         "spec.internalTrafficPolicy",
         &["Cluster", "Local"],
     );
-    let mut seen: HashMap<(i64, String), u32> = HashMap::new();
+    let mut seen: Ports = HashMap::new();
     let mut names: HashMap<&str, u32> = HashMap::new();
     for port in items(spec.get("ports")) {
         enum_check(cx, doc, port.get("protocol"), "spec.ports[].protocol", &["TCP", "UDP", "SCTP"]);
@@ -375,28 +382,15 @@ fn service(cx: &mut Checker<'_>, doc: &Doc<'_>) {
                 cx.report(Rule::NameDns1123, doc, n.loc, format!("Service port name `{name}` {why}"), None);
             }
         }
-        if let Some(n) = port.get("port")
-            && let Value::Int(p) = n.value
+        if let Some((n, p, protocol, first)) = port_number(cx, doc, port, "port", "Service `port`", &mut seen)
         {
-            if !(1..=65535).contains(&p) {
-                cx.report(
-                    Rule::FieldRange,
-                    doc,
-                    n.loc,
-                    format!("Service `port` {p} is outside 1 to 65535"),
-                    None,
-                );
-            }
-            let protocol = port.get("protocol").and_then(Node::as_str).unwrap_or("TCP").to_owned();
-            if let Some(first) = seen.insert((p, protocol.clone()), n.loc.line) {
-                cx.report(
-                    Rule::DuplicateName,
-                    doc,
-                    n.loc,
-                    format!("Service port {p}/{protocol} is declared twice (first on line {first})"),
-                    None,
-                );
-            }
+            cx.report(
+                Rule::DuplicateName,
+                doc,
+                n.loc,
+                format!("Service port {p}/{protocol} is declared twice (first on line {first})"),
+                None,
+            );
         }
         if let Some(n) = port.get("nodePort")
             && let Value::Int(p) = n.value
